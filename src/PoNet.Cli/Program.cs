@@ -1,10 +1,27 @@
+using System.CommandLine;
+using PoNet.Cli.Commands;
+
 namespace PoNet.Cli;
 
 public static class Program
 {
     public static int Main(string[] args)
     {
-        System.Console.WriteLine("ponet: commands are added as the issues land");
-        return 0;
+        var root = new RootCommand("PoNet for .NET: pooling-network text encoders (ICLR 2022) in C#.");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+                Console.Error.WriteLine($"ponet: {error.Message}");
+            return ExitCodes.Usage;
+        }
+        return parse.Invoke();
     }
+
+    /// <summary>Every subcommand; each lives in Commands/ as a static Create().</summary>
+    internal static IEnumerable<Command> Commands() =>
+    [
+    ];
 }

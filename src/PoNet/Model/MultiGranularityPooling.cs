@@ -1,0 +1,98 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace PoNet.Model;
+
+/// <summary>What the mixer needs besides X: masks and segments, computed once per forward.</summary>
+public sealed record MixerContext(
+    Tensor Valid,            // [B,N] bool, true for real tokens
+    Tensor AdditiveMask,     // [B,N] float, 0 for real tokens, -10000 for padding
+    Tensor ValidCount,       // [B,1,1] float, number of real tokens (at least 1)
+    Tensor? Special,         // [B,N,1] bool: [CLS]/[SEP] when clsgsepg, else null
+    Tensor SegmentIndex,     // [B,N] int64, compact segment ids 0..S-1
+    long NumSegments,
+    PoNetTrace? Trace);
+
+/// <summary>
+/// PoNet's token mixer (PONET.md §1), state-dict name <c>attention.self</c>: global aggregation,
+/// segment max-pooling and local max-pooling fused as (g2 + S) ⊙ O + L. Linear in N: no N×N tensor.
+/// </summary>
+public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tensor>
+{
+    // Registered in the reference's order; the names are the checkpoint keys.
+    readonly Linear dense_local, dense_segment, dense_q, dense_k, dense_o;
+    readonly int heads, headDim;
+
+    public MultiGranularityPooling(PoNetConfig config) : base("attention.self")
+    {
+        var d = config.HiddenSize;
+        heads = config.NumAttentionHeads;
+        headDim = config.HeadDim;
+        dense_local = Linear(d, d);
+        dense_segment = Linear(d, d);
+        dense_q = Linear(d, d);
+        dense_k = Linear(d, d);
+        dense_o = Linear(d, d);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, MixerContext ctx)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], n = x.shape[1], d = x.shape[2];
+        // One D×5D GEMM instead of five D×D ones.
+        var weight = cat([dense_local.weight!, dense_segment.weight!, dense_q.weight!, dense_k.weight!, dense_o.weight!], 0);
+        var bias = cat([dense_local.bias!, dense_segment.bias!, dense_q.bias!, dense_k.bias!, dense_o.bias!], 0);
+        var parts = functional.linear(x, weight, bias).chunk(5, -1);
+        Tensor local = parts[0], segment = parts[1], q = parts[2], k = parts[3], o = parts[4];
+        var pad = ctx.Valid.logical_not().unsqueeze(-1);
+
+        // Global aggregation: masked mean of Q is one query per head; attend over K (keys = values).
+        var qh = q.view(b, n, heads, headDim);
+        var kh = k.view(b, n, heads, headDim);
+        var g = (qh * ctx.Valid.view(b, n, 1, 1)).sum(1) / ctx.ValidCount;                // [B,H,dh]
+        var scores = (kh * g.unsqueeze(1)).sum(-1) / Math.Sqrt(headDim) + ctx.AdditiveMask.unsqueeze(-1); // [B,N,H]
+        var p = scores.softmax(1);
+        var g2 = (p.unsqueeze(-1) * kh).sum(1).view(b, 1, d);                               // [B,1,D]
+
+        // Segment max-pooling.
+        var s = Segments.SegmentMax(segment.masked_fill(pad, -10000f), ctx.SegmentIndex, ctx.NumSegments);
+
+        // Local max-pooling, window 3, stride 1; max_pool1d pads with -inf, so outside neighbours are ignored.
+        var localMasked = ctx.Special is null ? local.masked_fill(pad, -10000f)
+            : local.masked_fill(pad.logical_or(ctx.Special), -10000f);
+        var l = functional.max_pool1d(localMasked.transpose(1, 2), 3, 1, 1).transpose(1, 2);
+
+        if (ctx.Trace is { } trace)
+        {
+            trace.LocalMax.Add(l.detach().clone().DetachFromDisposeScope());
+            trace.SegmentMax.Add(s.detach().clone().DetachFromDisposeScope());
+        }
+        if (ctx.Special is not null)
+        {
+            s = s.masked_fill(ctx.Special, 0f);
+            l = l.masked_fill(ctx.Special, 0f);
+        }
+
+        // Pooling fusion.
+        var y = ((g2 + s) * o + l).masked_fill(pad, 0f);
+        ctx.Trace?.AttnContext.Add(y.detach().clone().DetachFromDisposeScope());
+        return y.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Intermediate tensors the golden files record; filled only when a trace is passed.</summary>
+public sealed class PoNetTrace : IDisposable
+{
+    public List<Tensor> HiddenStates { get; } = [];
+    public List<Tensor> AttnContext { get; } = [];
+    public List<Tensor> LocalMax { get; } = [];
+    public List<Tensor> SegmentMax { get; } = [];
+
+    public void Dispose()
+    {
+        foreach (var t in HiddenStates.Concat(AttnContext).Concat(LocalMax).Concat(SegmentMax)) t.Dispose();
+    }
+}

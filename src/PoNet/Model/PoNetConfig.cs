@@ -1,0 +1,155 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace PoNet.Model;
+
+/// <summary>
+/// Every hyperparameter of a PoNet model, in HuggingFace <c>config.json</c> form (PONET.md §3).
+/// Keys this class does not know are kept in <see cref="Extra"/> and written back on save, so a
+/// config round-trips through C# unchanged.
+/// </summary>
+public sealed class PoNetConfig
+{
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; set; } = 30522;
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; set; } = 768;
+    [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; set; } = 12;
+    [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; set; } = 12;
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; set; } = 3072;
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; set; } = "gelu";
+    [JsonPropertyName("hidden_dropout_prob")] public double HiddenDropoutProb { get; set; } = 0.1;
+    /// <summary>Present in the reference config but unused by PoNet (there is no attention matrix).</summary>
+    [JsonPropertyName("attention_probs_dropout_prob")] public double AttentionProbsDropoutProb { get; set; } = 0.1;
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = 512;
+    [JsonPropertyName("type_vocab_size")] public int TypeVocabSize { get; set; } = 2;
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; set; } = 0.02;
+    [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; set; } = 1e-12;
+    [JsonPropertyName("pad_token_id")] public int PadTokenId { get; set; } = 0;
+    [JsonPropertyName("position_embedding_type")] public string PositionEmbeddingType { get; set; } = "absolute";
+    /// <summary>[CLS]/[SEP] neither give nor receive segment or local information (PONET.md §1).</summary>
+    [JsonPropertyName("clsgsepg")] public bool ClsGSepG { get; set; } = true;
+    [JsonPropertyName("classifier_dropout"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public double? ClassifierDropout { get; set; }
+    [JsonPropertyName("model_type")] public string ModelType { get; set; } = "ponet";
+    [JsonPropertyName("architectures")] public List<string>? Architectures { get; set; }
+    /// <summary>The reference hard-codes bert-base-uncased's 101/102; we read them from the config.</summary>
+    [JsonPropertyName("cls_token_id")] public int ClsTokenId { get; set; } = 101;
+    [JsonPropertyName("sep_token_id")] public int SepTokenId { get; set; } = 102;
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; set; } = true;
+    [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; set; }
+    [JsonPropertyName("label2id")] public Dictionary<string, int>? Label2Id { get; set; }
+    /// <summary>"single_label_classification", "multi_label_classification" or "regression" (HF).</summary>
+    [JsonPropertyName("problem_type")] public string? ProblemType { get; set; }
+
+    /// <summary>Keys we do not interpret (auto_map, torch_dtype, transformers_version, …): kept as they were.</summary>
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+
+    [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
+    [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
+
+    /// <summary>Sets the label count the way HF does: id2label = LABEL_0..LABEL_{n-1}.</summary>
+    public void SetNumLabels(int n)
+    {
+        Id2Label = Enumerable.Range(0, n).ToDictionary(i => i.ToString(), i => $"LABEL_{i}");
+        Label2Id = Enumerable.Range(0, n).ToDictionary(i => $"LABEL_{i}", i => i);
+    }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static PoNetConfig FromJson(string json, string source = "config.json")
+    {
+        PoNetConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<PoNetConfig>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            var where = e.LineNumber is long line ? $":{line + 1}" : "";
+            var key = string.IsNullOrEmpty(e.Path) ? "" : $" at key '{e.Path.TrimStart('$', '.')}'";
+            throw new PoNetInputException($"{source}{where}: invalid config{key}: {e.Message}", e);
+        }
+        if (config is null)
+            throw new PoNetInputException($"{source}: expected a JSON object, got null");
+        config.Validate(source);
+        return config;
+    }
+
+    public static PoNetConfig Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new PoNetInputException($"{path}: config file not found");
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    public string ToJson()
+    {
+        // Sorted keys, as HF writes them, so diffs against reference configs stay readable.
+        var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        var sorted = new JsonObject();
+        foreach (var (k, v) in node.OrderBy(p => p.Key, StringComparer.Ordinal))
+            sorted[k] = v?.DeepClone();
+        return sorted.ToJsonString(Json) + "\n";
+    }
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    public PoNetConfig Clone() => FromJson(ToJson());
+
+    static readonly string[] SupportedActivations = ["gelu"];
+
+    /// <summary>Fails with the key, the value and what was expected.</summary>
+    public void Validate(string source = "config")
+    {
+        void Positive(string key, double value)
+        {
+            if (!(value > 0))
+                throw new PoNetInputException($"{source}: '{key}' = {value}: expected a positive number");
+        }
+        Positive("vocab_size", VocabSize);
+        Positive("hidden_size", HiddenSize);
+        Positive("num_hidden_layers", NumHiddenLayers);
+        Positive("num_attention_heads", NumAttentionHeads);
+        Positive("intermediate_size", IntermediateSize);
+        Positive("max_position_embeddings", MaxPositionEmbeddings);
+        Positive("type_vocab_size", TypeVocabSize);
+        Positive("layer_norm_eps", LayerNormEps);
+        if (InitializerRange < 0)
+            throw new PoNetInputException($"{source}: 'initializer_range' = {InitializerRange}: expected a number >= 0");
+        if (HiddenSize % NumAttentionHeads != 0)
+            throw new PoNetInputException(
+                $"{source}: 'hidden_size' = {HiddenSize} is not divisible by 'num_attention_heads' = {NumAttentionHeads}: expected a multiple");
+        if (!SupportedActivations.Contains(HiddenAct))
+            throw new PoNetInputException(
+                $"{source}: 'hidden_act' = \"{HiddenAct}\": expected one of {string.Join(", ", SupportedActivations.Select(a => $"\"{a}\""))}");
+        if (PositionEmbeddingType != "absolute")
+            throw new PoNetInputException(
+                $"{source}: 'position_embedding_type' = \"{PositionEmbeddingType}\": expected \"absolute\"");
+        void Probability(string key, double p)
+        {
+            if (!(p >= 0 && p < 1))
+                throw new PoNetInputException($"{source}: '{key}' = {p}: expected a probability in [0, 1)");
+        }
+        Probability("hidden_dropout_prob", HiddenDropoutProb);
+        Probability("attention_probs_dropout_prob", AttentionProbsDropoutProb);
+        if (ClassifierDropout is double cd) Probability("classifier_dropout", cd);
+        void TokenId(string key, int id)
+        {
+            if (id < 0 || id >= VocabSize)
+                throw new PoNetInputException($"{source}: '{key}' = {id}: expected a token id in [0, {VocabSize})");
+        }
+        TokenId("pad_token_id", PadTokenId);
+        // cls/sep outside the vocabulary are allowed: such a model simply never sees them (cfgA, vocab 100).
+        if (ClsTokenId < 0) throw new PoNetInputException($"{source}: 'cls_token_id' = {ClsTokenId}: expected >= 0");
+        if (SepTokenId < 0) throw new PoNetInputException($"{source}: 'sep_token_id' = {SepTokenId}: expected >= 0");
+        if (Id2Label is { Count: 0 })
+            throw new PoNetInputException($"{source}: 'id2label' is empty: expected at least one label");
+        if (ProblemType is not (null or "single_label_classification" or "multi_label_classification" or "regression"))
+            throw new PoNetInputException(
+                $"{source}: 'problem_type' = \"{ProblemType}\": expected \"regression\", \"single_label_classification\" or \"multi_label_classification\"");
+    }
+}

@@ -7,6 +7,15 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        try
+        {
+            NativeRuntime.EnsureLoaded();
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"ponet: {e.Message}");
+            return ExitCodes.Failure;
+        }
         var root = new RootCommand("PoNet for .NET: pooling-network text encoders (ICLR 2022) in C#.");
         foreach (var command in Commands())
             root.Subcommands.Add(command);
@@ -23,5 +32,6 @@ public static class Program
     /// <summary>Every subcommand; each lives in Commands/ as a static Create().</summary>
     internal static IEnumerable<Command> Commands() =>
     [
+        ForwardCommand.Create(),
     ];
 }

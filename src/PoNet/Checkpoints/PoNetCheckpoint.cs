@@ -162,7 +162,9 @@ public static class PoNetCheckpoint
                 mismatched.Add($"{key}: checkpoint [{string.Join(", ", file[key].shape)}], model [{string.Join(", ", expected[key].shape)}]");
 
         static string Head(string key) => key.StartsWith("ponet.pooler.", StringComparison.Ordinal) ? "ponet.pooler"
-            : key.StartsWith("ponet.", StringComparison.Ordinal) ? "ponet" : key.Split('.')[0];
+            : key.StartsWith("ponet.", StringComparison.Ordinal) ? "ponet"
+            : key.StartsWith("cls.", StringComparison.Ordinal) ? string.Join('.', key.Split('.').Take(2)) // cls.predictions, cls.seq_relationship
+            : key.Split('.')[0];
         // Other heads' keys (and a pooler this model lacks) are dropped; a head the file lacks entirely is new.
         var modelHeads = expected.Keys.Select(Head).ToHashSet();
         var fileHeads = file.Keys.Select(Head).ToHashSet();

@@ -115,6 +115,30 @@ public class MixerTests
     }
 
     [Fact]
+    public void BFloat16ScopeApproximatesFloat32AndStillTrains()
+    {
+        var (model, _) = Checkpoints.PoNetCheckpoint.Load(Golden.Dir("cfgB"), c => new PoNetForPreTraining(c));
+        model.eval();
+        var batch = Golden.Read(Golden.Batch("cfgB", "b0"));
+        var inputs = new PoNetInputs(batch["input.input_ids"], batch["input.attention_mask"], batch["input.token_type_ids"]);
+        Tensor hidden;
+        using (ComputePrecision.BFloat16())
+        {
+            Assert.True(ComputePrecision.IsBFloat16);
+            var output = model.forward(inputs, new PoNetLabels(SsoLabels: tensor(new long[] { 0, 1, 2 })));
+            hidden = output.Base.LastHiddenState.detach();
+            Assert.Equal(ScalarType.Float32, hidden.dtype);
+            output.Loss!.backward();
+        }
+        Assert.False(ComputePrecision.IsBFloat16);
+        var grad = model.named_parameters().First(p => p.name.EndsWith("dense_q.weight", StringComparison.Ordinal)).parameter.grad;
+        Assert.True(grad is not null && grad.abs().sum().item<float>() > 0, "gradients reach the float32 parameters");
+        var reference = batch["output.last_hidden_state"];
+        var relative = (hidden - reference).norm().item<float>() / reference.norm().item<float>();
+        Assert.InRange(relative, 1e-5, 0.05); // not float32-exact, but close
+    }
+
+    [Fact]
     public void DropoutActsOnlyInTrainingMode()
     {
         manual_seed(1);

@@ -21,7 +21,7 @@ public sealed class PoNetPredictionHeadTransform : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(functional.gelu(dense.forward(x))).MoveToOuterDisposeScope();
+        return LayerNorm.forward(functional.gelu(dense.Forward(x))).MoveToOuterDisposeScope();
     }
 }
 
@@ -50,7 +50,7 @@ public sealed class PoNetLMPredictionHead : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = transform.forward(hidden);
-        var logits = decoder is null ? functional.linear(h, tiedWeight(), bias) : decoder.forward(h) + bias;
+        var logits = decoder is null ? ComputePrecision.Linear(h, tiedWeight(), bias) : decoder.Forward(h) + bias;
         return logits.MoveToOuterDisposeScope();
     }
 }
@@ -81,7 +81,7 @@ public sealed class PoNetPreTrainingHeads : Module<Tensor, Tensor, (Tensor mlm, 
     }
 
     public override (Tensor mlm, Tensor sso) forward(Tensor hidden, Tensor pooled) =>
-        (predictions.forward(hidden), seq_relationship.forward(pooled));
+        (predictions.forward(hidden), seq_relationship.Forward(pooled));
 }
 
 /// <summary>Labels for a task model; null fields are not used. Loss is computed when any is given.</summary>
@@ -210,7 +210,7 @@ public sealed class PoNetForSequenceClassification : PoNetTaskModel
     {
         using var scope = NewDisposeScope();
         var output = ponet.forward(inputs);
-        var logits = classifier.forward(dropout.forward(output.PoolerOutput!));
+        var logits = classifier.Forward(dropout.forward(output.PoolerOutput!));
         Tensor? loss = labels?.Labels is { } y ? ClassificationLoss(Config, logits, y) : null;
         return new PoNetTaskOutput(logits, loss, output).MoveToOuterDisposeScope();
     }
@@ -254,7 +254,7 @@ public sealed class PoNetForTokenClassification : PoNetTaskModel
     {
         using var scope = NewDisposeScope();
         var output = ponet.forward(inputs);
-        var logits = classifier.forward(dropout.forward(output.LastHiddenState));
+        var logits = classifier.Forward(dropout.forward(output.LastHiddenState));
         Tensor? loss = labels?.Labels is { } y
             ? functional.cross_entropy(logits.view(-1, Config.NumLabels), y.view(-1), ignore_index: -100)
             : null;

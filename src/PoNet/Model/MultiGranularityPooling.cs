@@ -45,7 +45,7 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
         // One D×5D GEMM instead of five D×D ones.
         var weight = cat([dense_local.weight!, dense_segment.weight!, dense_q.weight!, dense_k.weight!, dense_o.weight!], 0);
         var bias = cat([dense_local.bias!, dense_segment.bias!, dense_q.bias!, dense_k.bias!, dense_o.bias!], 0);
-        var parts = functional.linear(x, weight, bias).chunk(5, -1);
+        var parts = ComputePrecision.Linear(x, weight, bias).chunk(5, -1);
         Tensor local = parts[0], segment = parts[1], q = parts[2], k = parts[3], o = parts[4];
         var pad = ctx.Valid.logical_not().unsqueeze(-1);
 

@@ -58,7 +58,7 @@ public sealed class PoNetSelfOutput : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(hidden)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.Forward(hidden)) + residual).MoveToOuterDisposeScope();
     }
 }
 
@@ -93,7 +93,7 @@ public sealed class PoNetIntermediate : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = dense.forward(x);
+        using var h = dense.Forward(x);
         return functional.gelu(h); // exact erf GELU, as the reference
     }
 }
@@ -156,7 +156,7 @@ public sealed class PoNetPooler : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return dense.forward(hidden[.., 0]).tanh().MoveToOuterDisposeScope();
+        return dense.Forward(hidden[.., 0]).tanh().MoveToOuterDisposeScope();
     }
 }
 

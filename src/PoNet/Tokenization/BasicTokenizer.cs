@@ -75,11 +75,20 @@ public sealed class BasicTokenizer
                 }
             }
             if (TokenizeChineseChars && BertCharacters.IsChineseChar(c.Value))
-                result.Append(' ').Append(c.ToString()).Append(' ');
+                AppendRune(result.Append(' '), c).Append(' ');
             else
-                result.Append(c.ToString());
+                AppendRune(result, c);
         }
         return result.ToString();
+    }
+
+    private static StringBuilder AppendRune(StringBuilder builder, Rune c)
+    {
+        if (c.IsBmp)
+            return builder.Append((char)c.Value);
+        Span<char> pair = stackalloc char[2];
+        c.EncodeToUtf16(pair);
+        return builder.Append(pair);
     }
 
     private static IEnumerable<string> SplitOnWhitespace(string text)
@@ -112,6 +121,8 @@ public sealed class BasicTokenizer
     /// </summary>
     internal static string PythonLower(string word)
     {
+        if (Ascii.IsValid(word))
+            return word.ToLowerInvariant();
         Rune[] runes = word.EnumerateRunes().ToArray();
         var result = new StringBuilder(word.Length);
         for (int i = 0; i < runes.Length; i++)
@@ -122,7 +133,7 @@ public sealed class BasicTokenizer
             else if (c.Value == 0x3A3)
                 result.Append(IsFinalSigma(runes, i) ? 'ς' : 'σ');
             else
-                result.Append(Rune.ToLowerInvariant(c).ToString());
+                AppendRune(result, Rune.ToLowerInvariant(c));
         }
         return result.ToString();
     }
@@ -144,12 +155,14 @@ public sealed class BasicTokenizer
     /// <summary>`_run_strip_accents`: NFD, then drop every category Mn character ("é" → "e").</summary>
     internal static string RemoveNonSpacingMarks(string word)
     {
+        if (Ascii.IsValid(word))
+            return word;
         string decomposed = word.Normalize(NormalizationForm.FormD);
         var result = new StringBuilder(decomposed.Length);
         foreach (Rune c in decomposed.EnumerateRunes())
         {
             if (Rune.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark)
-                result.Append(c.ToString());
+                AppendRune(result, c);
         }
         return result.ToString();
     }

@@ -34,6 +34,8 @@ public sealed partial class BertTokenizer
     private readonly WordPieceTokenizer _wordPiece;
     // Matched in the raw text, longest first (HF's trie takes the longest match at the earliest start).
     private readonly string[] _tokensMatchedInText;
+    // Their first characters: text without any of them needs no matching.
+    private readonly System.Buffers.SearchValues<char> _firstCharsMatchedInText;
     private readonly HashSet<int> _specialIds;
 
     /// <param name="tokenToId">The vocabulary; must hold the special tokens named in <paramref name="options"/>.</param>
@@ -76,6 +78,7 @@ public sealed partial class BertTokenizer
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(t => t.Length)
             .ToArray();
+        _firstCharsMatchedInText = System.Buffers.SearchValues.Create(_tokensMatchedInText.Select(t => t[0]).Distinct().ToArray());
         _basic = new BasicTokenizer(Options.Lowercase, Options.StripAccents, Options.TokenizeChineseChars, Options.CleanText);
         _wordPiece = new WordPieceTokenizer(_tokenToId, Options.UnkToken, Options.ContinuingSubwordPrefix,
             Options.MaxInputCharsPerWord);
@@ -97,6 +100,10 @@ public sealed partial class BertTokenizer
         int i = 0;
         while (i < text.Length)
         {
+            int next = text.AsSpan(i).IndexOfAny(_firstCharsMatchedInText);
+            if (next < 0)
+                break;
+            i += next;
             string? special = TokenMatchedInTextAt(text, i);
             if (special is null)
             {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 using PoNet.Tokenization;
 
@@ -86,7 +87,7 @@ internal static class TokenizeCommand
         {
             using var writer = new Utf8JsonWriter(stream);
             long lineNumber = 0;
-            foreach (string line in File.ReadLines(inputPath))
+            foreach (string line in ReadUtf8Lines(inputPath))
             {
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line))
@@ -115,6 +116,47 @@ internal static class TokenizeCommand
                     "no input lines; expected one JSON object per line, like {\"text\": \"...\"}");
         });
         return count;
+    }
+
+    /// <summary>Lines split at '\n' (a trailing '\r' dropped), each decoded strictly so a bad byte is named with its line.</summary>
+    private static IEnumerable<string> ReadUtf8Lines(string path)
+    {
+        var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        using var input = new BufferedStream(File.OpenRead(path), 1 << 16);
+        var line = new MemoryStream();
+        long lineNumber = 0;
+        bool atStart = true;
+        while (true)
+        {
+            int b = input.ReadByte();
+            if (b != '\n' && b >= 0)
+            {
+                line.WriteByte((byte)b);
+                continue;
+            }
+            if (b < 0 && line.Length == 0)
+                yield break;
+            lineNumber++;
+            ReadOnlySpan<byte> bytes = line.GetBuffer().AsSpan(0, (int)line.Length);
+            if (atStart && bytes.StartsWith("\uFEFF"u8))
+                bytes = bytes[3..];
+            if (bytes.EndsWith("\r"u8))
+                bytes = bytes[..^1];
+            string text;
+            try
+            {
+                text = strictUtf8.GetString(bytes);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw PoNetInputException.AtLine(path, lineNumber, "not UTF-8 text; expected JSONL");
+            }
+            atStart = false;
+            line.SetLength(0);
+            yield return text;
+            if (b < 0)
+                yield break;
+        }
     }
 
     private static (string Text, string? TextPair) ParseLine(string path, long lineNumber, string line)

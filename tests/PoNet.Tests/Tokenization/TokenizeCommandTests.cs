@@ -93,6 +93,18 @@ public class TokenizeCommandTests
     }
 
     [Fact]
+    public void InvalidUtf8IsNamedWithItsLine()
+    {
+        using var folder = new TempFolder();
+        string input = folder.Combine("in.jsonl");
+        File.WriteAllBytes(input, [.. "{\"text\": \"ok\"}\n{\"text\": \""u8, 0xC3, 0x28, .. "\"}\n"u8]);
+        var (code, error) = Run("tokenize", "--vocab", VocabPath, "--input", input, "--output", folder.Combine("out.jsonl"));
+        Assert.Equal(2, code);
+        Assert.Contains("in.jsonl:2: not UTF-8", error);
+        Assert.False(File.Exists(folder.Combine("out.jsonl")));
+    }
+
+    [Fact]
     public void AnExistingOutputIsKeptWhenALineIsBad()
     {
         using var folder = new TempFolder();

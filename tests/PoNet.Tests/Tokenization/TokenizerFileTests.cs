@@ -39,6 +39,7 @@ public class TokenizerFileTests
     [InlineData(Specials + "hello\n\nworld\n", ":7: empty line")]
     [InlineData("#version: 0.2\nĠ t\n", ":1: the token '#version: 0.2' contains whitespace")]
     [InlineData("<unk>\t0\n<s>\t0\n", ":1: the token '<unk>\t0' contains whitespace")]
+    [InlineData("{\"model\":{}}\n", ":1: this looks like JSON")]
     public void BadVocabularyFilesAreNamedWithTheLine(string contents, string expected)
     {
         using var folder = new TempFolder();

@@ -33,5 +33,6 @@ public static class Program
     internal static IEnumerable<Command> Commands() =>
     [
         ForwardCommand.Create(),
+        TokenizeCommand.Create(),
     ];
 }

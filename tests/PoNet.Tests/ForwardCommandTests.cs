@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace PoNet.Tests;
 
+[Collection(nameof(ConsoleRedirection))]
 public class ForwardCommandTests
 {
     static string Temp() => Directory.CreateTempSubdirectory("ponet-fwd-").FullName;

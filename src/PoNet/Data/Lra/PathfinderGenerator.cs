@@ -45,7 +45,9 @@ internal sealed record PathfinderSample(byte[] Pixels, int Label, Paddle[] Paddl
 /// which is about what the original's 1-subpixel line at 2× becomes after its Lanczos downsampling.
 /// Intensities follow the original: paths at contrast 2 × 0.75 = 1.5, markers 1.0, scaled so 1.5 is
 /// 255, so paths reach 255 and markers 170. Every image has its own random stream from
-/// (seed, index): data sets are the same for a seed whatever the thread count.
+/// (seed, index): data sets are the same for a seed whatever the thread count. (The direction
+/// tables use the C runtime's cos/sin/atan2, so another OS could in rare cases round one weight
+/// differently and draw a different image.)
 /// </remarks>
 public sealed class PathfinderGenerator(PathfinderOptions? options = null)
 {
@@ -317,6 +319,8 @@ public sealed class PathfinderGenerator(PathfinderOptions? options = null)
                 int k = 0;
                 while (k < _directions.Length - 1 && (r -= _weights[k]) >= 0)
                     k++;
+                if (_weights[k] == 0) // rounding ran past the last weighted direction
+                    continue;
                 var (dx, dy, _) = _directions[k];
                 double tx = snake.X + Margin * dx, ty = snake.Y + Margin * dy;
                 double hx = snake.X + radius * dx, hy = snake.Y + radius * dy;

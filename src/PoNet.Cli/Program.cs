@@ -34,5 +34,6 @@ public static class Program
     [
         ForwardCommand.Create(),
         TokenizeCommand.Create(),
+        DataCommand.Create(),
     ];
 }

@@ -5,22 +5,33 @@ using static TorchSharp.torch.nn;
 
 namespace PoNet.Lra;
 
+/// <summary>
+/// Dropout that draws its masks from a generator the model owns instead of torch's global one, so a
+/// run's randomness is its own even while other threads use torch (xunit runs tests in parallel).
+/// Same computation as torch's dropout: x ⊙ Bernoulli(1−p) / (1−p) in training, identity in eval.
+/// </summary>
+public sealed class LraDropout(double p, Generator generator) : Module<Tensor, Tensor>(nameof(LraDropout))
+{
+    public override Tensor forward(Tensor x)
+    {
+        if (!training || p == 0) return x.alias();
+        using var scope = NewDisposeScope();
+        var keep = empty_like(x).bernoulli_(1 - p, generator);
+        return (x * keep).div_(1 - p).MoveToOuterDisposeScope();
+    }
+}
+
 /// <summary>Word + learned absolute position embeddings (both N(0, 0.02)), dropout; no LayerNorm, no token types.</summary>
 public sealed class LraEmbeddings : Module<Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings;
-    readonly Dropout dropout;
+    readonly LraDropout dropout;
 
-    public LraEmbeddings(LraConfig config) : base("embeddings")
+    public LraEmbeddings(LraConfig config, Generator generator) : base("embeddings")
     {
         word_embeddings = Embedding(config.VocabSize, config.Dim);
         position_embeddings = Embedding(config.MaxLength, config.Dim);
-        dropout = Dropout(config.Dropout);
-        using (no_grad())
-        {
-            init.normal_(word_embeddings.weight!, 0, 0.02);
-            init.normal_(position_embeddings.weight!, 0, 0.02);
-        }
+        dropout = new LraDropout(config.Dropout, generator);
         RegisterComponents();
     }
 
@@ -38,16 +49,16 @@ public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
     readonly LayerNorm norm1, norm2;
     readonly TokenMixer mixer;
     readonly Linear ffn1, ffn2;
-    readonly Dropout dropout;
+    readonly LraDropout dropout;
 
-    public LraBlock(LraConfig config) : base("block")
+    public LraBlock(LraConfig config, Generator generator) : base("block")
     {
         norm1 = LayerNorm(config.Dim);
         mixer = TokenMixer.Create(config);
         norm2 = LayerNorm(config.Dim);
         ffn1 = Linear(config.Dim, config.Ffn);
         ffn2 = Linear(config.Ffn, config.Dim);
-        dropout = Dropout(config.Dropout);
+        dropout = new LraDropout(config.Dropout, generator);
         RegisterComponents();
     }
 
@@ -64,7 +75,9 @@ public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
 
 /// <summary>
 /// The LRA encoder of PONET.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
-/// zero. Token id 0 is padding. Output [B,N,D].
+/// zero. Token id 0 is padding. Output [B,N,D]. Its dropout masks come from
+/// <see cref="DropoutGenerator"/>; parameters are initialised by torch's global generator unless
+/// <see cref="LraModel.ResetParameters"/> is called.
 /// </summary>
 public sealed class LraEncoder : Module<Tensor, Tensor>
 {
@@ -74,11 +87,18 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
 
     public LraEncoder(LraConfig config) : base("encoder")
     {
-        embeddings = new LraEmbeddings(config);
-        layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config)).ToArray());
+        DropoutGenerator = new Generator(0, CPU);
+        embeddings = new LraEmbeddings(config, DropoutGenerator);
+        layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config, DropoutGenerator)).ToArray());
         norm = LayerNorm(config.Dim);
         RegisterComponents();
+        using (no_grad())
+            foreach (var (_, module) in named_modules())
+                if (module is Embedding e) init.normal_(e.weight!, 0, 0.02);
     }
+
+    /// <summary>The generator of every dropout mask in the encoder; seed it before a training step.</summary>
+    public Generator DropoutGenerator { get; }
 
     public IEnumerable<TokenMixer> Mixers => layers.Select(l => l.Mixer);
 
@@ -107,6 +127,34 @@ public abstract class LraModel : Module<LraBatch, Tensor>
 
     public static LraModel Create(LraConfig config) =>
         config.Pair ? new LraDualClassifier(config) : new LraClassifier(config);
+
+    /// <summary>
+    /// Re-initialises every parameter from <paramref name="generator"/> alone, with torch's default
+    /// distributions: Linear weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5), Embedding
+    /// N(0, 0.02) (PONET.md §6), LayerNorm 1 and 0. Modules are visited in registration order.
+    /// </summary>
+    public void ResetParameters(Generator generator)
+    {
+        using var _ = no_grad();
+        foreach (var (_, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    var bound = 1 / Math.Sqrt(linear.weight!.shape[1]);
+                    linear.weight!.uniform_(-bound, bound, generator);
+                    linear.bias?.uniform_(-bound, bound, generator);
+                    break;
+                case Embedding embedding:
+                    embedding.weight!.normal_(0, 0.02, generator);
+                    break;
+                case LayerNorm norm:
+                    norm.weight?.fill_(1);
+                    norm.bias?.fill_(0);
+                    break;
+            }
+        }
+    }
 
     /// <summary>Mean over all N positions (padding is zero and still counts in N), as the paper's code.</summary>
     protected static Tensor MeanPool(Tensor hidden) => hidden.mean([1]);

@@ -23,5 +23,6 @@ public static class Program
     /// <summary>Every subcommand; each lives in Commands/ as a static Create().</summary>
     internal static IEnumerable<Command> Commands() =>
     [
+        LraCommand.Create(),
     ];
 }

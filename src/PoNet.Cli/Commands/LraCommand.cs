@@ -151,6 +151,7 @@ internal static class LraCommand
         var what = $"{c.Task} · {Name(c.Mixer)} · N {c.MaxLength} · {parameters:N0} parameters · {c.Steps} steps of {c.BatchSize}" +
                    $" · train/dev/test {splits.Train.Count}/{splits.Dev.Count}/{splits.Test?.Count ?? 0} · {torch.get_num_threads()} threads";
         Console.Error.WriteLine(trainer.Step > 0 ? $"resuming at step {trainer.Step}: {what}" : what);
+        if (trainer.Warning is { } warning) Console.Error.WriteLine($"ponet: warning: {warning}");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -175,7 +176,7 @@ internal static class LraCommand
         }
 
         var plot = Path.Combine(trainer.OutputDirectory, PlotFile);
-        if (TrainingCurves.MissingFontWarning() is { } warning) Console.Error.WriteLine($"ponet: warning: {warning}");
+        if (TrainingCurves.MissingFontWarning() is { } noFont) Console.Error.WriteLine($"ponet: warning: {noFont}");
         TrainingCurves.SavePng(trainer.History, $"LRA {c.Task}, {Name(c.Mixer)}", plot);
         PrintResults(results, trainer.OutputDirectory);
         return ExitCodes.Ok;
@@ -187,17 +188,16 @@ internal static class LraCommand
         AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .Columns(new ProgressBarColumn { Width = 16 }, new TaskDescriptionColumn { Alignment = Justify.Left }, new SpinnerColumn())
             .Start(ctx =>
             {
                 var bar = ctx.AddTask(Markup.Escape($"step {trainer.Step}/{trainer.Config.Steps}"), maxValue: trainer.Config.Steps);
                 bar.Value = trainer.Step;
-                string lastEval = "";
                 results = trainer.Run(new Reporter(p =>
                 {
-                    if (p.Evaluated is { } e) lastEval = $" · dev {e.DevAccuracy:P1}";
                     bar.Value = p.Step;
-                    bar.Description = Markup.Escape(Line(p) + lastEval);
+                    bar.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{p.Step}/{p.TotalSteps} loss {p.Loss:F3} acc {p.Accuracy:P1} best dev {p.Best?.DevAccuracy:P1} · {Tokens(p.TokensPerSecond)} tok/s · ETA {Duration(p.Eta)}"));
                 }), cancel);
             });
         return results!;

@@ -26,6 +26,8 @@ public sealed record LraRunState
     [JsonPropertyName("train_seconds")] public double TrainSeconds { get; set; }
     [JsonPropertyName("train_tokens")] public long TrainTokens { get; set; }
     [JsonPropertyName("peak_memory_mb")] public double? PeakMemoryMb { get; set; }
+    /// <summary>libtorch CPU threads of the session that saved it: bitwise reproducibility needs the same count.</summary>
+    [JsonPropertyName("threads")] public int Threads { get; set; }
     /// <summary>Train-set size and a hash of its labels: the batch order depends on them.</summary>
     [JsonPropertyName("train_examples")] public int TrainExamples { get; init; }
     [JsonPropertyName("train_label_hash")] public string TrainLabelHash { get; init; } = "";
@@ -84,6 +86,7 @@ public static class LraCheckpoint
             SafeTensors.Save(Path.Combine(tmp, "optimizer.safetensors"), moments);
             if (best is not null) SafeTensors.Save(Path.Combine(tmp, "best.safetensors"), best);
             state.OptimizerSteps = steps;
+            state.Threads = torch.get_num_threads();
             AtomicFile.WriteAllText(Path.Combine(tmp, "state.json"), JsonSerializer.Serialize(state, LraConfig.Json));
             if (Directory.Exists(target)) Directory.Delete(target, recursive: true); // stale, not the current one
             Directory.Move(tmp, target);

@@ -36,6 +36,8 @@ public sealed class LraTrainer : IDisposable
     public int Step => state.Step;
     public IReadOnlyList<LraMetricsRow> History => state.History;
     public LraBest? Best => state.Best;
+    /// <summary>Something the user should know about this session (e.g. a changed thread count on resume), or null.</summary>
+    public string? Warning { get; }
 
     LraTrainer(LraConfig config, LraSplits data, string outDir, LraRunState? resumed, string? checkpointDir)
     {
@@ -60,6 +62,9 @@ public sealed class LraTrainer : IDisposable
                     $"{outDir}: the run was trained on {resumed.TrainExamples} examples (label hash {resumed.TrainLabelHash}), " +
                     $"but the training data now has {data.Train.Count} (label hash {labelHash}): resuming needs the same data");
             state = resumed;
+            if (resumed.Threads > 0 && resumed.Threads != torch.get_num_threads())
+                Warning = $"the checkpoint was written with {resumed.Threads} CPU threads, this session has {torch.get_num_threads()}: " +
+                          "the run continues correctly but may not be bit-identical to an uninterrupted one";
             LraCheckpoint.Restore(checkpointDir!, state, Model, optimizer);
             best = LraCheckpoint.ReadBest(checkpointDir!);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PoNet.Checkpoints;
 using PoNet.Lra;
 using TorchSharp;
 using Xunit;
@@ -48,16 +49,27 @@ public class LraTrainerTests
 
         using (var first = LraTrainer.Start(config, data, b))
             first.RunUntil(stopAt);
+        var atStop = SafeTensors.Load(Path.Combine(b, LraCheckpoint.Folder, LraCheckpoint.StepFolderName(stopAt), "model.safetensors"));
         Assert.Equal(config, LraTrainer.SavedConfig(b));
         using var resumed = LraTrainer.Resume(b, data);
         Assert.Equal(stopAt, resumed.Step);
         var actual = resumed.Run();
 
+        // Final weights and AdamW state (the last checkpoint), then the best-dev weights the model holds after Run.
+        foreach (var file in new[] { "model.safetensors", "optimizer.safetensors", "best.safetensors" })
+        {
+            var last = Path.Combine(LraCheckpoint.Folder, LraCheckpoint.StepFolderName(config.Steps), file);
+            Assert.True(File.ReadAllBytes(Path.Combine(a, last)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, last))),
+                $"{last} differs after resuming at step {stopAt}");
+        }
         var w1 = straight.Model.state_dict();
         var w2 = resumed.Model.state_dict();
         Assert.Equal(w1.Keys, w2.Keys);
         foreach (var (name, t) in w1)
             Assert.True(t.eq(w2[name]).all().item<bool>(), $"{name} differs after resuming at step {stopAt}");
+        // Training after the stop point really changed the weights, so the comparison covers the resumed steps.
+        var final = SafeTensors.Load(Path.Combine(a, LraCheckpoint.Folder, LraCheckpoint.StepFolderName(config.Steps), "model.safetensors"));
+        Assert.Contains(atStop, p => !p.Value.eq(final[p.Key]).all().item<bool>());
         Assert.Equal(straight.History, resumed.History);
         Assert.Equal(expected.BestStep, actual.BestStep);
         Assert.Equal(expected.DevAccuracy, actual.DevAccuracy);

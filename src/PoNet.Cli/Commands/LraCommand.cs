@@ -36,7 +36,7 @@ internal static class LraCommand
             DefaultValueFactory = _ => "paper",
         };
         preset.AcceptOnlyFromAmong("paper", "quick");
-        var steps = new Option<int?>("--steps") { Description = "Optimiser steps" };
+        var steps = new Option<int?>("--steps") { Description = "Optimiser steps (warm-up and evaluation interval scale with it unless given)" };
         var batch = new Option<int?>("--batch-size") { Description = "Examples per optimiser step" };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate of the one-cycle schedule" };
         var warmup = new Option<int?>("--warmup") { Description = "Steps to reach the peak learning rate" };
@@ -48,7 +48,7 @@ internal static class LraCommand
         var segments = new Option<int?>("--segments") { Description = "PoNet segment_num: SMP pools chunks of N / segments + 1 tokens" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on dev (and checkpoint) every this many steps" };
         var seed = new Option<long?>("--seed") { Description = "Seed of initialisation, batch order and dropout (default 42)" };
-        var accumulate = new Option<int?>("--accumulate") { Description = "Split each batch into this many micro-batches (same result, less memory)" };
+        var accumulate = new Option<int?>("--accumulate") { Description = "Split each batch into this many micro-batches (same effective batch, less memory)" };
         var clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm to this value" };
         var ablate = new Option<string[]>("--ablate")
         {

@@ -13,10 +13,10 @@ namespace PoNet.Lra;
 /// <see cref="LraConfig.EvalEvery"/> steps and at the end, the best-dev weights tested at the end.
 /// Deterministic on CPU for a seed (and a thread count): the initial weights come from a generator
 /// seeded with it, batch order and each step's dropout from (seed, step), all independent of torch's
-/// global generator, so a
-/// run stopped and resumed from its checkpoint ends with exactly the weights and results of an
-/// uninterrupted one. Writes into the output folder: checkpoints/ (see <see cref="LraCheckpoint"/>),
-/// and when finished results.json and metrics.csv.
+/// global generator, so a run stopped and resumed from its checkpoint ends with exactly the weights
+/// and results of an uninterrupted one. Writes into the output folder: checkpoints/ (see
+/// <see cref="LraCheckpoint"/>), and when finished results.json and metrics.csv. Each train and eval
+/// step runs in its own dispose scope.
 /// </summary>
 public sealed class LraTrainer : IDisposable
 {
@@ -31,6 +31,7 @@ public sealed class LraTrainer : IDisposable
 
     public LraConfig Config { get; }
     public string OutputDirectory { get; }
+    /// <summary>The model being trained; after <see cref="Run"/> it holds the best-dev weights that were tested.</summary>
     public LraModel Model { get; }
     /// <summary>Optimiser steps done so far.</summary>
     public int Step => state.Step;

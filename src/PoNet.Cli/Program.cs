@@ -35,5 +35,6 @@ public static class Program
         ForwardCommand.Create(),
         TokenizeCommand.Create(),
         DataCommand.Create(),
+        LraCommand.Create(),
     ];
 }

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PoNet.Lra;
+
+/// <summary>Which token mixer the LRA encoder uses in every block.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MixerKind>))]
+public enum MixerKind
+{
+    /// <summary>PoNet multi-granularity pooling (PONET.md §1 with the §6 changes).</summary>
+    [JsonStringEnumMemberName("ponet")] PoNet,
+    /// <summary>Standard multi-head softmax self-attention.</summary>
+    [JsonStringEnumMemberName("transformer")] Transformer,
+    /// <summary>FNet: real part of the 2-D FFT over sequence and hidden dims.</summary>
+    [JsonStringEnumMemberName("fnet")] FNet,
+}
+
+/// <summary>PoNet branches an ablation removes (any subset; not all three).</summary>
+[Flags]
+[JsonConverter(typeof(JsonStringEnumConverter<PoNetBranches>))]
+public enum PoNetBranches
+{
+    None = 0,
+    /// <summary>Global aggregation.</summary>
+    [JsonStringEnumMemberName("ga")] GlobalAggregation = 1,
+    /// <summary>Segment max-pooling.</summary>
+    [JsonStringEnumMemberName("smp")] SegmentMaxPooling = 2,
+    /// <summary>Local max-pooling.</summary>
+    [JsonStringEnumMemberName("lmp")] LocalMaxPooling = 4,
+}
+
+/// <summary>How PoNet combines its pooled features (see <see cref="PoNetLraMixer"/>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PoNetFusion>))]
+public enum PoNetFusion
+{
+    /// <summary>(g + S) ⊙ O + L, the paper's pooling fusion.</summary>
+    [JsonStringEnumMemberName("mul")] Multiply,
+    /// <summary>g + S + L, no O projection.</summary>
+    [JsonStringEnumMemberName("add")] Add,
+}
+
+/// <summary>
+/// Every hyperparameter of one LRA run: the model (PONET.md §6) and its optimisation. Defaults are
+/// the paper's model (2 layers, D 64, 2 heads, FFN 128, dropout 0.1); the data dimensions and the
+/// optimisation come from <see cref="LraTaskDefaults"/>. Serialised in checkpoints and results.json.
+/// </summary>
+public sealed record LraConfig
+{
+    [JsonPropertyName("task")] public string Task { get; init; } = "synthetic";
+    [JsonPropertyName("mixer")] public MixerKind Mixer { get; init; } = MixerKind.PoNet;
+
+    // Model
+    [JsonPropertyName("num_layers")] public int Layers { get; init; } = 2;
+    [JsonPropertyName("hidden_size")] public int Dim { get; init; } = 64;
+    [JsonPropertyName("num_heads")] public int Heads { get; init; } = 2;
+    [JsonPropertyName("ffn_size")] public int Ffn { get; init; } = 128;
+    [JsonPropertyName("dropout")] public double Dropout { get; init; } = 0.1;
+    [JsonPropertyName("head_size")] public int HeadHidden { get; init; } = 128;
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 512;
+    [JsonPropertyName("num_classes")] public int Classes { get; init; } = 2;
+    /// <summary>N: every sequence is padded (token 0) or truncated to this length.</summary>
+    [JsonPropertyName("max_length")] public int MaxLength { get; init; } = 1024;
+    /// <summary>Retrieval-style pairs: one shared encoder on two documents.</summary>
+    [JsonPropertyName("pair")] public bool Pair { get; init; }
+    /// <summary>segment_num of PONET.md §2: SMP chunks of N / segment_num + 1 positions.</summary>
+    [JsonPropertyName("segment_num")] public int Segments { get; init; } = 64;
+    [JsonPropertyName("ablate")] public PoNetBranches Ablate { get; init; } = PoNetBranches.None;
+    [JsonPropertyName("fusion")] public PoNetFusion Fusion { get; init; } = PoNetFusion.Multiply;
+
+    // Optimisation
+    /// <summary>Optimiser steps (each one batch of <see cref="BatchSize"/> examples).</summary>
+    [JsonPropertyName("steps")] public int Steps { get; init; } = 1000;
+    /// <summary>Examples per optimiser step; split into <see cref="Accumulate"/> micro-batches.</summary>
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 32;
+    [JsonPropertyName("accumulate")] public int Accumulate { get; init; } = 1;
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-4;
+    [JsonPropertyName("warmup")] public int Warmup { get; init; } = 100;
+    /// <summary>Max global gradient norm; null for no clipping.</summary>
+    [JsonPropertyName("clip")] public double? Clip { get; init; }
+    [JsonPropertyName("eval_every")] public int EvalEvery { get; init; } = 100;
+    [JsonPropertyName("seed")] public long Seed { get; init; } = 42;
+
+    public int HeadDim => Dim / Heads;
+    public int MicroBatchSize => BatchSize / Accumulate;
+    /// <summary>SMP chunk length: N / segment_num + 1 (integer division), as the paper's LRA code.</summary>
+    public int SegmentLength => FixedChunks.SegmentLength(MaxLength, Segments);
+
+    /// <summary>Throws <see cref="PoNetInputException"/> naming the first inconsistent value.</summary>
+    public LraConfig Validate()
+    {
+        void Require(bool ok, string message)
+        {
+            if (!ok) throw new PoNetInputException($"invalid LRA configuration: {message}");
+        }
+        Require(Layers >= 1, $"layers = {Layers}, expected >= 1");
+        Require(Dim >= 1 && Heads >= 1 && Dim % Heads == 0, $"dim {Dim} must be a positive multiple of heads {Heads}");
+        Require(Ffn >= 1 && HeadHidden >= 1, $"ffn = {Ffn}, head size = {HeadHidden}: expected >= 1");
+        Require(Dropout is >= 0 and < 1, $"dropout = {Dropout}, expected in [0, 1)");
+        Require(VocabSize >= 2, $"vocab size = {VocabSize}, expected >= 2 (token 0 is padding)");
+        Require(Classes >= 2, $"classes = {Classes}, expected >= 2");
+        Require(MaxLength >= 1, $"max length = {MaxLength}, expected >= 1");
+        Require(Segments >= 1, $"segments = {Segments}, expected >= 1");
+        Require(Ablate != (PoNetBranches.GlobalAggregation | PoNetBranches.SegmentMaxPooling | PoNetBranches.LocalMaxPooling),
+            "ablating ga, smp and lmp together leaves PoNet without a mixer");
+        Require(Steps >= 1, $"steps = {Steps}, expected >= 1");
+        Require(Warmup >= 0 && Warmup <= Steps, $"warmup = {Warmup}, expected in [0, steps = {Steps}]");
+        Require(BatchSize >= 1, $"batch size = {BatchSize}, expected >= 1");
+        Require(Accumulate >= 1 && BatchSize % Accumulate == 0, $"accumulate = {Accumulate} must divide batch size {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"lr = {LearningRate}, expected > 0");
+        Require(Clip is null || Clip > 0, $"clip = {Clip}, expected > 0");
+        Require(EvalEvery >= 1, $"eval every = {EvalEvery}, expected >= 1");
+        Require(Seed >= 0, $"seed = {Seed}, expected >= 0");
+        return this;
+    }
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static LraConfig FromJson(string json, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<LraConfig>(json, Json) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw new PoNetInputException($"{source}: not an LRA configuration: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>One row of the paper's LRA table (PONET.md §6), or the built-in synthetic task.</summary>
+public sealed record LraTaskDefaults(
+    string Task, int MaxLength, int VocabSize, int Classes, int BatchSize, double LearningRate,
+    int Warmup, int Steps, int Segments, bool Pair = false)
+{
+    /// <summary>Paper settings; ListOps' 2000 and Text's 4000 are rounded up to powers of two as the paper ran them.</summary>
+    public static readonly IReadOnlyList<LraTaskDefaults> All =
+    [
+        new("listops", 2048, 32, 10, 32, 1e-4, 1000, 5000, 64),
+        new("text", 4096, 512, 2, 32, 1e-4, 8000, 20000, 4096),
+        new("retrieval", 4000, 512, 2, 32, 1e-4, 800, 30000, 64, Pair: true),
+        new("image", 1024, 512, 10, 256, 1e-4, 175, 35000, 32),
+        new("pathfinder", 1024, 512, 2, 256, 1e-4, 312, 62400, 1),
+        // Not in the paper: a trivially learnable task (see SyntheticLra) to exercise the pipeline.
+        new("synthetic", 256, 16, 2, 32, 1e-3, 50, 400, 16),
+    ];
+
+    public static LraTaskDefaults For(string task) =>
+        All.FirstOrDefault(t => t.Task.Equals(task, StringComparison.OrdinalIgnoreCase))
+        ?? throw new PoNetInputException($"unknown LRA task '{task}': expected one of {string.Join(", ", All.Select(t => t.Task))}");
+
+    /// <summary>The paper's run: the table row with the §6 model.</summary>
+    public LraConfig Paper(MixerKind mixer = MixerKind.PoNet) => new()
+    {
+        Task = Task, Mixer = mixer, MaxLength = MaxLength, VocabSize = VocabSize, Classes = Classes, Pair = Pair,
+        Segments = Segments, BatchSize = BatchSize, LearningRate = LearningRate, Warmup = Warmup, Steps = Steps,
+        EvalEvery = Math.Max(1, Steps / 10),
+    };
+
+    /// <summary>
+    /// A short run on the same data shapes (length, vocabulary, classes, segments): 300 steps of at
+    /// most 32 examples, lr 1e-3, 30 warm-up steps. For checking a setup, not for reporting.
+    /// </summary>
+    public LraConfig Quick(MixerKind mixer = MixerKind.PoNet) => Paper(mixer) with
+    {
+        Steps = 300, Warmup = 30, EvalEvery = 100, BatchSize = Math.Min(BatchSize, 32), LearningRate = 1e-3,
+    };
+}

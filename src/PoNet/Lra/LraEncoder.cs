@@ -1,0 +1,215 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace PoNet.Lra;
+
+/// <summary>
+/// Dropout that draws its masks from a generator the model owns instead of torch's global one, so a
+/// run's randomness is its own even while other threads use torch (xunit runs tests in parallel).
+/// Same computation as torch's dropout: x ⊙ Bernoulli(1−p) / (1−p) in training, identity in eval.
+/// </summary>
+public sealed class LraDropout(double p, Generator generator) : Module<Tensor, Tensor>(nameof(LraDropout))
+{
+    public override Tensor forward(Tensor x)
+    {
+        if (!training || p == 0) return x.alias();
+        using var scope = NewDisposeScope();
+        var keep = empty_like(x).bernoulli_(1 - p, generator);
+        return (x * keep).div_(1 - p).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Word + learned absolute position embeddings (both N(0, 0.02)), dropout; no LayerNorm, no token types.</summary>
+public sealed class LraEmbeddings : Module<Tensor, Tensor>
+{
+    readonly Embedding word_embeddings, position_embeddings;
+    readonly LraDropout dropout;
+
+    public LraEmbeddings(LraConfig config, Generator generator) : base("embeddings")
+    {
+        word_embeddings = Embedding(config.VocabSize, config.Dim);
+        position_embeddings = Embedding(config.MaxLength, config.Dim);
+        dropout = new LraDropout(config.Dropout, generator);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var positions = arange(tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device);
+        return dropout.forward(word_embeddings.forward(tokens) + position_embeddings.forward(positions)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Pre-LayerNorm block: X += Drop(Mix(LN(X))); X += Drop(W2·Drop(GELU(W1·LN(X)))).</summary>
+public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
+{
+    readonly LayerNorm norm1, norm2;
+    readonly TokenMixer mixer;
+    readonly Linear ffn1, ffn2;
+    readonly LraDropout dropout;
+
+    public LraBlock(LraConfig config, Generator generator) : base("block")
+    {
+        norm1 = LayerNorm(config.Dim);
+        mixer = TokenMixer.Create(config);
+        norm2 = LayerNorm(config.Dim);
+        ffn1 = Linear(config.Dim, config.Ffn);
+        ffn2 = Linear(config.Ffn, config.Dim);
+        dropout = new LraDropout(config.Dropout, generator);
+        RegisterComponents();
+    }
+
+    public TokenMixer Mixer => mixer;
+
+    public override Tensor forward(Tensor x, MixerInputs m)
+    {
+        using var scope = NewDisposeScope();
+        x = x + dropout.forward(mixer.forward(norm1.forward(x), m));
+        var h = dropout.forward(functional.gelu(ffn1.forward(norm2.forward(x))));
+        return (x + dropout.forward(ffn2.forward(h))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The LRA encoder of PONET.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
+/// zero. Token id 0 is padding. Output [B,N,D]. Its dropout masks come from
+/// <see cref="DropoutGenerator"/>; parameters are initialised by torch's global generator unless
+/// <see cref="LraModel.ResetParameters"/> is called.
+/// </summary>
+public sealed class LraEncoder : Module<Tensor, Tensor>
+{
+    readonly LraEmbeddings embeddings;
+    readonly ModuleList<LraBlock> layers;
+    readonly LayerNorm norm;
+
+    public LraEncoder(LraConfig config) : base("encoder")
+    {
+        DropoutGenerator = new Generator(0, CPU);
+        embeddings = new LraEmbeddings(config, DropoutGenerator);
+        layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config, DropoutGenerator)).ToArray());
+        norm = LayerNorm(config.Dim);
+        RegisterComponents();
+        using (no_grad())
+            foreach (var (_, module) in named_modules())
+                if (module is Embedding e) init.normal_(e.weight!, 0, 0.02);
+    }
+
+    /// <summary>The generator of every dropout mask in the encoder; seed it before a training step.</summary>
+    public Generator DropoutGenerator { get; }
+
+    public IEnumerable<TokenMixer> Mixers => layers.Select(l => l.Mixer);
+
+    public override Tensor forward(Tensor tokens) => forward(tokens, tokens.ne(0));
+
+    /// <summary>With an explicit validity mask [B,N] bool (true = real token) instead of tokens != 0.</summary>
+    public Tensor forward(Tensor tokens, Tensor valid)
+    {
+        using var scope = NewDisposeScope();
+        var m = MixerInputs.FromValid(valid);
+        var x = embeddings.forward(tokens);
+        foreach (var layer in layers) x = layer.forward(x, m);
+        return norm.forward(x).masked_fill(m.Pad, 0f).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// A model the trainer can drive: logits [B, classes] for a batch. The single-document classifier
+/// and the Retrieval dual encoder both are one; <see cref="Create"/> picks by <see cref="LraConfig.Pair"/>.
+/// </summary>
+public abstract class LraModel : Module<LraBatch, Tensor>
+{
+    protected LraModel(string name) : base(name) { }
+
+    public abstract LraEncoder Encoder { get; }
+
+    public static LraModel Create(LraConfig config) =>
+        config.Pair ? new LraDualClassifier(config) : new LraClassifier(config);
+
+    /// <summary>
+    /// Re-initialises every parameter from <paramref name="generator"/> alone, with torch's default
+    /// distributions: Linear weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5), Embedding
+    /// N(0, 0.02) (PONET.md §6), LayerNorm 1 and 0. Modules are visited in registration order.
+    /// </summary>
+    public void ResetParameters(Generator generator)
+    {
+        using var _ = no_grad();
+        foreach (var (_, module) in named_modules())
+        {
+            switch (module)
+            {
+                case Linear linear:
+                    var bound = 1 / Math.Sqrt(linear.weight!.shape[1]);
+                    linear.weight!.uniform_(-bound, bound, generator);
+                    linear.bias?.uniform_(-bound, bound, generator);
+                    break;
+                case Embedding embedding:
+                    embedding.weight!.normal_(0, 0.02, generator);
+                    break;
+                case LayerNorm norm:
+                    norm.weight?.fill_(1);
+                    norm.bias?.fill_(0);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Mean over all N positions (padding is zero and still counts in N), as the paper's code.</summary>
+    protected static Tensor MeanPool(Tensor hidden) => hidden.mean([1]);
+}
+
+/// <summary>mean-pool → Linear(D, 128) → ReLU → Linear(128, classes).</summary>
+public sealed class LraClassifier : LraModel
+{
+    readonly LraEncoder encoder;
+    readonly Linear dense, classifier;
+
+    public LraClassifier(LraConfig config) : base(nameof(LraClassifier))
+    {
+        encoder = new LraEncoder(config);
+        dense = Linear(config.Dim, config.HeadHidden);
+        classifier = Linear(config.HeadHidden, config.Classes);
+        RegisterComponents();
+    }
+
+    public override LraEncoder Encoder => encoder;
+
+    public override Tensor forward(LraBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = MeanPool(encoder.forward(batch.Tokens));
+        return classifier.forward(functional.relu(dense.forward(pooled))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Retrieval: one shared encoder on both documents (run as one batch of 2B), u and v mean-pooled,
+/// then [u, v, u⊙v, u−v] → Linear(4D, 128) → ReLU → Linear(128, 2).
+/// </summary>
+public sealed class LraDualClassifier : LraModel
+{
+    readonly LraEncoder encoder;
+    readonly Linear dense, classifier;
+
+    public LraDualClassifier(LraConfig config) : base(nameof(LraDualClassifier))
+    {
+        encoder = new LraEncoder(config);
+        dense = Linear(4 * config.Dim, config.HeadHidden);
+        classifier = Linear(config.HeadHidden, config.Classes);
+        RegisterComponents();
+    }
+
+    public override LraEncoder Encoder => encoder;
+
+    public override Tensor forward(LraBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        if (batch.Tokens2 is null) throw new PoNetInputException("the Retrieval model needs document pairs: the batch has one document per example");
+        var both = MeanPool(encoder.forward(cat([batch.Tokens, batch.Tokens2], 0))).chunk(2, 0);
+        Tensor u = both[0], v = both[1];
+        var features = cat([u, v, u * v, u - v], -1);
+        return classifier.forward(functional.relu(dense.forward(features))).MoveToOuterDisposeScope();
+    }
+}

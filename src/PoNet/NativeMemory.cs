@@ -1,0 +1,53 @@
+using System.Runtime.InteropServices;
+
+namespace PoNet;
+
+/// <summary>Process-wide settings of the native allocator that libtorch's CPU tensors use.</summary>
+public static partial class NativeMemory
+{
+    const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int Mallopt(int param, int value);
+
+    /// <summary>
+    /// glibc hands every freed block of 32 MiB and more back to the OS, so each training step
+    /// re-faults and zeroes its large activations (ENGINEERING.md: 4× slower steps at N = 4096 on
+    /// the reference code). This keeps freed memory in the process: all sizes up to 2 GiB come from
+    /// the heap and the heap is never trimmed. The resident size then stays at its peak. Linux/glibc
+    /// only; elsewhere, or when the PONET_KEEP_FREED_MEMORY environment variable is 0, it does nothing.
+    /// Returns whether both settings took effect.
+    /// </summary>
+    public static bool KeepFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("PONET_KEEP_FREED_MEMORY") == "0")
+            return false;
+        try
+        {
+            return Mallopt(M_MMAP_THRESHOLD, int.MaxValue) == 1 & Mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false; // not glibc (e.g. musl)
+        }
+    }
+
+    /// <summary>Peak resident set size of this process in MiB (VmHWM), or null where /proc is unavailable.</summary>
+    public static double? PeakResidentMegabytes() => ReadStatusKiB("VmHWM:") / 1024.0;
+
+    /// <summary>Current resident set size of this process in MiB (VmRSS), or null where /proc is unavailable.</summary>
+    public static double? ResidentMegabytes() => ReadStatusKiB("VmRSS:") / 1024.0;
+
+    static long? ReadStatusKiB(string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                    return long.Parse(line[key.Length..].Trim().Split(' ')[0]);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    }
+}

@@ -1,0 +1,219 @@
+using PoNet.Lra;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace PoNet.Tests.Lra;
+
+public class LraMixerTests
+{
+    internal static LraConfig Tiny(MixerKind mixer = MixerKind.PoNet) => new()
+    {
+        Mixer = mixer, Layers = 2, Dim = 8, Heads = 2, Ffn = 16, HeadHidden = 8, VocabSize = 10, Classes = 2,
+        MaxLength = 11, Segments = 3, Dropout = 0.1,
+    };
+
+    public static TheoryData<string> Kinds() => new() { "ponet", "transformer", "fnet" };
+
+    static MixerKind Kind(string name) => name switch { "transformer" => MixerKind.Transformer, "fnet" => MixerKind.FNet, _ => MixerKind.PoNet };
+
+    /// <summary>Rows 0 and 1 have 7 and 11 real tokens.</summary>
+    static Tensor Valid(int n = 11) => stack([arange(n).lt(7), ones(n, dtype: ScalarType.Bool)]);
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void OutputShapeIsInputShape(string kind)
+    {
+        manual_seed(3);
+        using var mixer = TokenMixer.Create(Tiny(Kind(kind)));
+        using var x = randn(2, 11, 8);
+        using var y = mixer.forward(x, MixerInputs.FromValid(Valid()));
+        Assert.Equal(new long[] { 2, 11, 8 }, y.shape);
+        Assert.False(y.isnan().any().item<bool>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void RealTokensIgnoreWhateverIsAtPaddedPositions(string kind)
+    {
+        manual_seed(4);
+        using var mixer = TokenMixer.Create(Tiny(Kind(kind)));
+        mixer.eval();
+        using var valid = Valid();
+        var m = MixerInputs.FromValid(valid);
+        using var x = randn(2, 11, 8);
+        using var noise = randn(2, 11, 8) * 100;
+        using var x2 = where(valid.unsqueeze(-1), x, noise);
+        using var _ = no_grad();
+        using var y1 = mixer.forward(x, m);
+        using var y2 = mixer.forward(x2, m);
+        using var keep = valid.unsqueeze(-1).expand_as(y1);
+        Assert.True(y1.masked_select(keep).allclose(y2.masked_select(keep), 1e-5, 1e-6));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EncoderIgnoresTokensAtPaddedPositions(string kind)
+    {
+        manual_seed(5);
+        using var encoder = new LraEncoder(Tiny(Kind(kind)));
+        encoder.eval();
+        using var valid = Valid();
+        using var tokens = randint(1, 10, [2, 11]).masked_fill(valid.logical_not(), 0);
+        using var other = where(valid, tokens, randint(1, 10, [2, 11]));
+        using var _ = no_grad();
+        using var h1 = encoder.forward(tokens);           // padding from token 0
+        using var h2 = encoder.forward(other, valid);     // same mask, junk tokens under it
+        Assert.True(h1.allclose(h2, 1e-5, 1e-6));
+        Assert.Equal(0, h1[0, 7..].abs().sum().item<float>()); // padded outputs are zero
+    }
+
+    [Fact]
+    public void PoNetMixerMatchesANaiveImplementationInEveryVariant()
+    {
+        foreach (var fusion in new[] { PoNetFusion.Multiply, PoNetFusion.Add })
+            for (int mask = 0; mask < 7; mask++)
+            {
+                var config = Tiny() with { Ablate = (PoNetBranches)mask, Fusion = fusion };
+                manual_seed(6);
+                using var mixer = new PoNetLraMixer(config);
+                using var x = randn(2, 11, 8);
+                using var valid = Valid();
+                using var _ = no_grad();
+                using var fast = mixer.forward(x, MixerInputs.FromValid(valid));
+                using var slow = NaivePoNet(mixer, config, x, valid);
+                Assert.True(fast.allclose(slow, 1e-5, 1e-5), $"ablate {config.Ablate}, fusion {fusion}");
+            }
+    }
+
+    [Fact]
+    public void AblationsAndFusionChangeTheOutputAndDropTheirProjections()
+    {
+        var outputs = new List<Tensor>();
+        using var x = randn(2, 11, 8);
+        using var valid = Valid();
+        foreach (var (ablate, fusion) in new[]
+        {
+            (PoNetBranches.None, PoNetFusion.Multiply), (PoNetBranches.GlobalAggregation, PoNetFusion.Multiply),
+            (PoNetBranches.SegmentMaxPooling, PoNetFusion.Multiply), (PoNetBranches.LocalMaxPooling, PoNetFusion.Multiply),
+            (PoNetBranches.None, PoNetFusion.Add),
+        })
+        {
+            manual_seed(7);
+            using var full = new PoNetLraMixer(Tiny());
+            using var mixer = new PoNetLraMixer(Tiny() with { Ablate = ablate, Fusion = fusion });
+            // Same weights where both have them, so only the formula differs.
+            var source = full.state_dict();
+            using (no_grad())
+                foreach (var (name, p) in mixer.state_dict()) p.copy_(source[name]);
+            var names = mixer.state_dict().Keys.ToHashSet();
+            Assert.Equal(!ablate.HasFlag(PoNetBranches.GlobalAggregation), names.Contains("dense_q.weight"));
+            Assert.Equal(!ablate.HasFlag(PoNetBranches.SegmentMaxPooling), names.Contains("dense_segment.weight"));
+            Assert.Equal(!ablate.HasFlag(PoNetBranches.LocalMaxPooling), names.Contains("dense_local.weight"));
+            Assert.Equal(fusion == PoNetFusion.Multiply, names.Contains("dense_o.weight"));
+            using var _ = no_grad();
+            outputs.Add(mixer.forward(x, MixerInputs.FromValid(valid)));
+        }
+        for (int i = 0; i < outputs.Count; i++)
+            for (int j = i + 1; j < outputs.Count; j++)
+                Assert.False(outputs[i].allclose(outputs[j], 1e-3, 1e-3), $"variants {i} and {j} agree");
+        foreach (var o in outputs) o.Dispose();
+    }
+
+    [Fact]
+    public void AblatingEveryBranchIsAnInputError() =>
+        Assert.Throws<PoNetInputException>(() => (Tiny() with
+        {
+            Ablate = PoNetBranches.GlobalAggregation | PoNetBranches.SegmentMaxPooling | PoNetBranches.LocalMaxPooling,
+        }).Validate());
+
+    [Fact]
+    public void FourierMixerIsTheRealPartOfThe2dDft()
+    {
+        using var mixer = new FourierMixer();
+        using var x = randn(1, 5, 4, dtype: ScalarType.Float64);
+        using var valid = ones(1, 5, dtype: ScalarType.Bool);
+        using var y = mixer.forward(x, MixerInputs.FromValid(valid));
+        var xs = x.data<double>().ToArray();
+        for (int k = 0; k < 5; k++)
+            for (int h = 0; h < 4; h++)
+            {
+                double re = 0;
+                for (int n = 0; n < 5; n++)
+                    for (int d = 0; d < 4; d++)
+                        re += xs[n * 4 + d] * Math.Cos(2 * Math.PI * ((double)k * n / 5 + (double)h * d / 4));
+                Assert.Equal(re, y[0, k, h].item<double>(), 1e-9);
+            }
+    }
+
+    [Fact]
+    public void AttentionMixerMatchesExplicitSoftmaxAttention()
+    {
+        manual_seed(8);
+        var config = Tiny(MixerKind.Transformer);
+        using var mixer = new AttentionMixer(config);
+        using var x = randn(2, 11, 8);
+        using var valid = Valid();
+        using var _ = no_grad();
+        using var y = mixer.forward(x, MixerInputs.FromValid(valid));
+        var p = mixer.state_dict();
+        Tensor Proj(string name, Tensor t) => nn.functional.linear(t, p[name + ".weight"], p[name + ".bias"]);
+        var q = Proj("query", x).view(2, 11, 2, 4).transpose(1, 2);
+        var k = Proj("key", x).view(2, 11, 2, 4).transpose(1, 2);
+        var v = Proj("value", x).view(2, 11, 2, 4).transpose(1, 2);
+        var scores = q.matmul(k.transpose(-1, -2)) / 2.0;
+        scores = scores.masked_fill(valid.logical_not().view(2, 1, 1, 11), double.NegativeInfinity);
+        var context = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(2, 11, 8);
+        Assert.True(y.allclose(Proj("dense", context), 1e-5, 1e-6));
+    }
+
+    /// <summary>PONET.md §1/§6 written out directly: separate projections, explicit loops for the pools.</summary>
+    static Tensor NaivePoNet(PoNetLraMixer mixer, LraConfig c, Tensor x, Tensor valid)
+    {
+        var p = mixer.state_dict();
+        Tensor Proj(string name) => nn.functional.linear(x, p[name + ".weight"], p[name + ".bias"]);
+        long b = x.shape[0], n = x.shape[1], d = x.shape[2];
+        int h = c.Heads, dh = c.HeadDim, segLen = c.SegmentLength;
+        var y = zeros(b, n, d);
+        bool ga = !c.Ablate.HasFlag(PoNetBranches.GlobalAggregation), smp = !c.Ablate.HasFlag(PoNetBranches.SegmentMaxPooling);
+        bool lmp = !c.Ablate.HasFlag(PoNetBranches.LocalMaxPooling), mul = c.Fusion == PoNetFusion.Multiply && (ga || smp);
+        var validF = valid.to(ScalarType.Float32);
+        var pooled = zeros(b, n, d);
+        if (ga)
+        {
+            var q = Proj("dense_q"); var k = Proj("dense_k");
+            for (int i = 0; i < b; i++)
+                for (int head = 0; head < h; head++)
+                {
+                    var cols = arange(head * dh, (head + 1) * dh);
+                    var qi = q[i].index_select(1, cols); var ki = k[i].index_select(1, cols);
+                    var g = (qi * validF[i].unsqueeze(-1)).sum([0L]) / validF[i].sum();
+                    var s = ki.matmul(g) / Math.Sqrt(dh) + (1 - validF[i]) * -10000f;
+                    var g2 = (s.softmax(0).unsqueeze(-1) * ki).sum([0L]);
+                    pooled[i].index_copy_(1, cols, g2.expand(n, dh).contiguous());
+                }
+        }
+        if (smp)
+        {
+            var s0 = Proj("dense_segment").masked_fill(valid.logical_not().unsqueeze(-1), -10000f);
+            var s = zeros(b, n, d);
+            for (int l = 0; l < n; l++)
+            {
+                int start = l / segLen * segLen, end = (int)Math.Min(n, start + segLen);
+                s[.., l] = s0[.., start..end].amax([1]);
+            }
+            pooled = pooled + s;
+        }
+        if (ga || smp) y = mul ? pooled * Proj("dense_o") : pooled;
+        if (lmp)
+        {
+            var l0 = Proj("dense_local").masked_fill(valid.logical_not().unsqueeze(-1), -10000f);
+            var lm = zeros(b, n, d);
+            for (int l = 0; l < n; l++)
+                lm[.., l] = l0[.., Math.Max(0, l - 1)..(int)Math.Min(n, l + 2)].amax([1]);
+            y = y + lm;
+        }
+        y = y.masked_fill(valid.logical_not().unsqueeze(-1), 0f);
+        return nn.functional.linear(y, p["dense.weight"], p["dense.bias"]);
+    }
+}

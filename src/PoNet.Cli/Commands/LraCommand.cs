@@ -20,7 +20,11 @@ internal static class LraCommand
     internal static readonly Dictionary<string, Func<string?, LraConfig, LraSplits>> Loaders = new(StringComparer.OrdinalIgnoreCase)
     {
         ["synthetic"] = (_, config) => SyntheticLra.Create(config),
+        ["listops"] = RealTask, ["text"] = RealTask, ["retrieval"] = RealTask, ["image"] = RealTask, ["pathfinder"] = RealTask,
     };
+
+    static LraSplits RealTask(string? dataDir, LraConfig config) =>
+        LraTaskData.Load(config, dataDir, Data.DataFetch.DefaultCacheFolder(), message => Console.Error.WriteLine($"ponet: {message}"));
 
     public static Command Create()
     {
@@ -33,7 +37,7 @@ internal static class LraCommand
         var preset = new Option<string>("--preset")
         {
             Description = "paper: the paper's steps, batch and schedule for the task; quick: 300 steps at lr 1e-3 on the same data shapes",
-            DefaultValueFactory = _ => "paper",
+            DefaultValueFactory = _ => "quick",
         };
         preset.AcceptOnlyFromAmong("paper", "quick");
         var steps = new Option<int?>("--steps") { Description = "Optimiser steps (warm-up and evaluation interval scale with it unless given)" };

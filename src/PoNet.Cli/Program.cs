@@ -36,5 +36,6 @@ public static class Program
         TokenizeCommand.Create(),
         DataCommand.Create(),
         LraCommand.Create(),
+        BenchCommand.Create(),
     ];
 }

@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using PoNet.Benchmarks;
+using PoNet.Cli.Plots;
+using Spectre.Console;
+
+namespace PoNet.Cli.Commands;
+
+/// <summary>
+/// <c>ponet bench</c>: speed and memory against sequence length for each mixer, the paper's Table 2
+/// measured on this machine. Every mixer × length cell runs in a child process of its own.
+/// </summary>
+internal static class BenchCommand
+{
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var mixers = new Option<string>("--mixers") { Description = "Comma-separated: ponet, transformer, fnet", DefaultValueFactory = _ => "ponet,transformer,fnet" };
+        var lengths = new Option<string>("--lengths") { Description = "Comma-separated sequence lengths", DefaultValueFactory = _ => "512,1024,2048,4096,8192,16384" };
+        var arch = new Option<string>("--arch") { Description = "lra: the LRA encoder (PONET.md §6); bert: the pretrained PoNet layout (§1, ponet only)", DefaultValueFactory = _ => "lra" };
+        arch.AcceptOnlyFromAmong("lra", "bert");
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 2 };
+        var dim = new Option<int>("--dim") { DefaultValueFactory = _ => 64 };
+        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 2 };
+        var ffn = new Option<int>("--ffn") { DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var segments = new Option<int>("--segments") { Description = "PoNet segment_num (LRA Text: 4096)", DefaultValueFactory = _ => 4096 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported)", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var bf16 = new Option<bool>("--bf16") { Description = "Matrix products in bfloat16 (mixed precision)" };
+        var maxMemory = new Option<double>("--max-memory") { Description = "MB of resident memory a cell may use before it is stopped and reported oom", DefaultValueFactory = _ => 16000 };
+        var timeBudget = new Option<double>("--time-budget") { Description = "Seconds a cell may run before it is stopped and reported skipped", DefaultValueFactory = _ => 300 };
+        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/bench" };
+        var cell = new Option<string?>("--cell") { Hidden = true, Description = "Internal: measure one cell given as JSON and print the result" };
+        var command = new Command("bench", "Training steps/s, inference tokens/s and peak memory against sequence length: PoNet vs Transformer vs FNet.")
+        {
+            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, threads, bf16, maxMemory, timeBudget, output, cell,
+        };
+        command.SetAction(parse => ExitCodes.Run(() =>
+        {
+            if (parse.GetValue(cell) is { } json)
+                return MeasureOneCell(json);
+            var spec = new BenchSpec
+            {
+                Arch = parse.GetValue(arch)!, Layers = parse.GetValue(layers), Dim = parse.GetValue(dim), Heads = parse.GetValue(heads),
+                Ffn = parse.GetValue(ffn), BatchSize = parse.GetValue(batch), Segments = parse.GetValue(segments),
+                Repeats = parse.GetValue(repeats), Threads = parse.GetValue(threads), BFloat16 = parse.GetValue(bf16),
+            };
+            var mixerList = SplitList(parse.GetValue(mixers)!, "--mixers");
+            foreach (var m in mixerList)
+                if (m is not ("ponet" or "transformer" or "fnet"))
+                    throw new PoNetInputException($"--mixers: '{m}' is not one of ponet, transformer, fnet");
+            var lengthList = SplitList(parse.GetValue(lengths)!, "--lengths").Select(l =>
+                int.TryParse(l, out var n) && n > 0 ? n : throw new PoNetInputException($"--lengths: '{l}' is not a positive integer")).ToList();
+            if (spec.Dim % spec.Heads != 0) throw new PoNetInputException($"--dim {spec.Dim} is not divisible by --heads {spec.Heads}");
+            return RunAll(spec, mixerList, lengthList, parse.GetValue(maxMemory), parse.GetValue(timeBudget), parse.GetValue(output)!);
+        }));
+        return command;
+    }
+
+    static List<string> SplitList(string value, string option)
+    {
+        var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList();
+        return items.Count > 0 ? items : throw new PoNetInputException($"{option}: expected a comma-separated list");
+    }
+
+    static int MeasureOneCell(string json)
+    {
+        NativeMemory.KeepFreedMemory();
+        var spec = JsonSerializer.Deserialize<BenchSpec>(json) ?? throw new PoNetInputException("--cell: empty specification");
+        var result = BenchCell.Run(spec);
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return ExitCodes.Ok;
+    }
+
+    static int RunAll(BenchSpec spec, List<string> mixers, List<int> lengths, double maxMemoryMb, double budgetSeconds, string outDir)
+    {
+        Console.Error.WriteLine($"bench: {spec.Arch} model, {spec.Layers} layers, D {spec.Dim}, {spec.Heads} heads, FFN {spec.Ffn}, batch {spec.BatchSize}, " +
+                                $"{spec.Threads} threads{(spec.BFloat16 ? ", bf16 matmuls" : "")}; each cell in its own process, median of {spec.Repeats}");
+        var results = new List<BenchResult>();
+        foreach (var mixer in mixers)
+        {
+            string? failed = null;
+            foreach (var length in lengths.Order())
+            {
+                BenchResult result;
+                if (failed is not null)
+                    result = new BenchResult { Mixer = mixer, Length = length, Status = failed == "oom" ? "oom" : "skipped", Detail = $"a shorter length was {failed}" };
+                else
+                    result = RunChild(spec with { Mixer = mixer, Length = length }, maxMemoryMb, budgetSeconds);
+                if (result.Status != "ok") failed ??= result.Status;
+                results.Add(result);
+                Console.Error.WriteLine(result.Status == "ok"
+                    ? string.Create(CultureInfo.InvariantCulture, $"  {mixer,-11} N {length,6}: {result.TrainStepsPerSecond:F3} train steps/s, {result.InferTokensPerSecond / 1000:F1}k infer tokens/s, peak {result.PeakMemoryMb:F0} MB")
+                    : $"  {mixer,-11} N {length,6}: {result.Status} ({result.Detail})");
+            }
+        }
+        Directory.CreateDirectory(outDir);
+        var document = new { spec = spec with { Mixer = "", Length = 0 }, max_memory_mb = maxMemoryMb, time_budget_seconds = budgetSeconds, cells = results };
+        AtomicFile.WriteAllText(Path.Combine(outDir, "bench.json"), JsonSerializer.Serialize(document, Json));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "bench.csv"), Csv(results));
+        if (TrainingCurves.MissingFontWarning() is { } noFont) Console.Error.WriteLine($"ponet: warning: {noFont}");
+        BenchPlot.SavePng(results, Path.Combine(outDir, "bench.png"), $"{spec.Arch} · {spec.Layers}×D{spec.Dim} · batch {spec.BatchSize}");
+        PrintTables(results, mixers, lengths);
+        Console.WriteLine($"wrote {Path.Combine(outDir, "bench.json")}, bench.csv and bench.png");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Runs one cell in a child process, stopping it at the memory or time limit.</summary>
+    static BenchResult RunChild(BenchSpec spec, double maxMemoryMb, double budgetSeconds)
+    {
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // This CLI's own executable (also when the caller is another host, e.g. a test runner).
+        var cli = typeof(BenchCommand).Assembly.Location;
+        var apphost = Path.Combine(Path.GetDirectoryName(cli)!, OperatingSystem.IsWindows() ? "ponet.exe" : "ponet");
+        if (File.Exists(apphost)) start.FileName = apphost;
+        else
+        {
+            start.FileName = "dotnet";
+            start.ArgumentList.Add(cli);
+        }
+        foreach (var arg in new[] { "bench", "--cell", JsonSerializer.Serialize(spec) }) start.ArgumentList.Add(arg);
+        using var child = Process.Start(start)!;
+        var stdout = child.StandardOutput.ReadToEndAsync();
+        var stderr = child.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        double peakSeen = 0;
+        while (!child.WaitForExit(100))
+        {
+            var rss = ChildResidentMb(child.Id);
+            peakSeen = Math.Max(peakSeen, rss);
+            if (rss > maxMemoryMb)
+            {
+                child.Kill(entireProcessTree: true);
+                return new BenchResult { Mixer = spec.Mixer, Length = spec.Length, Status = "oom", Detail = $"resident memory passed --max-memory {maxMemoryMb:F0} MB" };
+            }
+            if (clock.Elapsed.TotalSeconds > budgetSeconds)
+            {
+                child.Kill(entireProcessTree: true);
+                return new BenchResult { Mixer = spec.Mixer, Length = spec.Length, Status = "skipped", Detail = $"ran past --time-budget {budgetSeconds:F0} s" };
+            }
+        }
+        var line = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
+        if (child.ExitCode != 0 || line is null)
+        {
+            var error = stderr.Result.Trim();
+            var oom = error.Contains("alloc", StringComparison.OrdinalIgnoreCase) || error.Contains("out of memory", StringComparison.OrdinalIgnoreCase);
+            var firstLine = error.Split('\n').FirstOrDefault(l => l.Trim().Length > 0) ?? $"exit code {child.ExitCode}";
+            return new BenchResult { Mixer = spec.Mixer, Length = spec.Length, Status = oom ? "oom" : "error", Detail = firstLine.Trim() };
+        }
+        return JsonSerializer.Deserialize<BenchResult>(line)!;
+    }
+
+    static double ChildResidentMb(int pid)
+    {
+        try
+        {
+            foreach (var l in File.ReadLines($"/proc/{pid}/status"))
+                if (l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(l[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        return 0;
+    }
+
+    static string Csv(IEnumerable<BenchResult> results)
+    {
+        var sb = new StringBuilder("mixer,length,status,train_steps_per_second,infer_tokens_per_second,peak_memory_mb,forward_seconds,forward_backward_seconds,achieved_gflops,matmul_gflops,matmul_forward_seconds,matmul_forward_backward_seconds\n");
+        static string F(double? v) => v?.ToString("G6", CultureInfo.InvariantCulture) ?? "";
+        foreach (var r in results)
+            sb.AppendLine(string.Join(",", r.Mixer, r.Length.ToString(CultureInfo.InvariantCulture), r.Status, F(r.TrainStepsPerSecond), F(r.InferTokensPerSecond),
+                F(r.PeakMemoryMb), F(r.ForwardSeconds), F(r.ForwardBackwardSeconds), F(r.AchievedGflops), F(r.MatmulGflops), F(r.MatmulForwardSeconds), F(r.MatmulForwardBackwardSeconds)));
+        return sb.ToString();
+    }
+
+    /// <summary>Shaped like the paper's Table 2: one row per mixer, one column per length, ratios to the Transformer.</summary>
+    static void PrintTables(List<BenchResult> results, List<string> mixers, List<int> lengths)
+    {
+        BenchResult? Cell(string mixer, int length) => results.FirstOrDefault(r => r.Mixer == mixer && r.Length == length);
+        void Table(string title, Func<BenchResult, double?> value, string format, bool higherIsBetter)
+        {
+            var table = new Table().Title(title);
+            table.AddColumn("mixer");
+            foreach (var n in lengths.Order()) table.AddColumn(new TableColumn(n >= 1024 ? $"{n / 1024}K" : n.ToString(CultureInfo.InvariantCulture)).RightAligned());
+            foreach (var mixer in mixers)
+            {
+                var row = new List<string> { mixer };
+                foreach (var n in lengths.Order())
+                {
+                    var c = Cell(mixer, n);
+                    if (c is null || c.Status != "ok") { row.Add(c?.Status.ToUpperInvariant() ?? "-"); continue; }
+                    var text = value(c)!.Value.ToString(format, CultureInfo.InvariantCulture);
+                    var baseline = Cell("transformer", n);
+                    if (mixer != "transformer" && baseline is { Status: "ok" } && value(baseline) is > 0)
+                        text += $" ({value(c)!.Value / value(baseline)!.Value:F2}×)";
+                    row.Add(text);
+                }
+                table.AddRow(row.Select(Markup.Escape).ToArray());
+            }
+            AnsiConsole.Write(table);
+        }
+        Table("training steps/s (× Transformer)", r => r.TrainStepsPerSecond, "F3", true);
+        Table("inference tokens/s (× Transformer)", r => r.InferTokensPerSecond, "F0", true);
+        Table("peak memory, MB above baseline (× Transformer)", r => r.PeakMemoryMb, "F0", false);
+        if (results.Any(r => r.Mixer == "ponet" && r.Status == "ok"))
+        {
+            var flops = new Table().Title("PoNet: model FLOP rate vs this machine's matmul rate (same process)");
+            foreach (var h in new[] { "N", "achieved GFLOP/s", "matmul GFLOP/s", "fwd s", "matmuls fwd s", "fwd+bwd s", "matmuls fwd+bwd s" })
+                flops.AddColumn(new TableColumn(h).RightAligned());
+            foreach (var r in results.Where(r => r.Mixer == "ponet" && r.Status == "ok"))
+                flops.AddRow(new[] { r.Length.ToString(CultureInfo.InvariantCulture), $"{r.AchievedGflops:F1}", $"{r.MatmulGflops:F1}", $"{r.ForwardSeconds:F3}",
+                    $"{r.MatmulForwardSeconds:F3}", $"{r.ForwardBackwardSeconds:F3}", $"{r.MatmulForwardBackwardSeconds:F3}" });
+            AnsiConsole.Write(flops);
+        }
+    }
+}

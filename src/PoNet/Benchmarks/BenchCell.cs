@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using PoNet.Lra;
+using PoNet.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PoNet.Benchmarks;
+
+/// <summary>One benchmark measurement: a mixer at a length, with the model shape around it.</summary>
+public sealed record BenchSpec
+{
+    /// <summary>"lra": the LRA encoder of PONET.md §6 with any mixer; "bert": the pretrained-layout PoNet of §1 (PoNet only).</summary>
+    [JsonPropertyName("arch")] public string Arch { get; init; } = "lra";
+    [JsonPropertyName("mixer")] public string Mixer { get; init; } = "ponet";
+    [JsonPropertyName("length")] public int Length { get; init; } = 1024;
+    [JsonPropertyName("layers")] public int Layers { get; init; } = 2;
+    [JsonPropertyName("dim")] public int Dim { get; init; } = 64;
+    [JsonPropertyName("heads")] public int Heads { get; init; } = 2;
+    [JsonPropertyName("ffn")] public int Ffn { get; init; } = 128;
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 32;
+    /// <summary>SMP segment_num of the LRA model (the Text task's 4096).</summary>
+    [JsonPropertyName("segments")] public int Segments { get; init; } = 4096;
+    [JsonPropertyName("repeats")] public int Repeats { get; init; } = 3;
+    [JsonPropertyName("warmup")] public int Warmup { get; init; } = 1;
+    [JsonPropertyName("bf16")] public bool BFloat16 { get; init; }
+    [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
+}
+
+public sealed record BenchResult
+{
+    [JsonPropertyName("mixer")] public string Mixer { get; init; } = "";
+    [JsonPropertyName("length")] public int Length { get; init; }
+    /// <summary>ok, oom (over --max-memory), skipped (over --time-budget, or a shorter length already failed) or error.</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = "ok";
+    [JsonPropertyName("detail")] public string? Detail { get; init; }
+    [JsonPropertyName("train_steps_per_second")] public double? TrainStepsPerSecond { get; init; }
+    [JsonPropertyName("train_step_seconds")] public double? TrainStepSeconds { get; init; }
+    [JsonPropertyName("forward_seconds")] public double? ForwardSeconds { get; init; }
+    [JsonPropertyName("forward_backward_seconds")] public double? ForwardBackwardSeconds { get; init; }
+    [JsonPropertyName("infer_tokens_per_second")] public double? InferTokensPerSecond { get; init; }
+    /// <summary>Peak resident memory above the process's baseline (runtime + libtorch loaded), max of training and inference.</summary>
+    [JsonPropertyName("peak_memory_mb")] public double? PeakMemoryMb { get; init; }
+    [JsonPropertyName("train_peak_memory_mb")] public double? TrainPeakMemoryMb { get; init; }
+    [JsonPropertyName("infer_peak_memory_mb")] public double? InferPeakMemoryMb { get; init; }
+    [JsonPropertyName("baseline_memory_mb")] public double? BaselineMemoryMb { get; init; }
+    /// <summary>Model FLOPs (PONET.md §1 cost model: projections + FFN, 3× forward for training) per second of a training step.</summary>
+    [JsonPropertyName("achieved_gflops")] public double? AchievedGflops { get; init; }
+    /// <summary>This process's float32 GEMM rate on the model's own projection shape.</summary>
+    [JsonPropertyName("matmul_gflops")] public double? MatmulGflops { get; init; }
+    /// <summary>The same layers' projections + FFN as plain matmuls: forward, and forward + backward.</summary>
+    [JsonPropertyName("matmul_forward_seconds")] public double? MatmulForwardSeconds { get; init; }
+    [JsonPropertyName("matmul_forward_backward_seconds")] public double? MatmulForwardBackwardSeconds { get; init; }
+    [JsonPropertyName("parameters")] public long? Parameters { get; init; }
+}
+
+/// <summary>
+/// Measures one <see cref="BenchSpec"/> in this process: a training step (forward + backward +
+/// AdamW step), a forward pass alone, an inference pass (no autograd) and the peak memory of
+/// each, each the median of <see cref="BenchSpec.Repeats"/> after <see cref="BenchSpec.Warmup"/>
+/// untimed runs. Run each cell in its own process so peaks and allocator state do not mix.
+/// </summary>
+public static class BenchCell
+{
+    sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections);
+
+    public static BenchResult Run(BenchSpec spec)
+    {
+        torch.set_num_threads(spec.Threads);
+        manual_seed(0);
+        ProcessMemoryReset();
+        var baseline = NativeMemory.ResidentMegabytes() ?? 0;
+        var subject = Build(spec);
+        var tokens = randint(1, 500, [spec.BatchSize, spec.Length], dtype: ScalarType.Int64);
+        var optimizer = optim.AdamW(subject.Model.parameters(), lr: 1e-4, weight_decay: 0);
+        using var precision = spec.BFloat16 ? ComputePrecision.BFloat16() : null;
+
+        subject.Model.train();
+        double trainPeak = 0;
+        var train = Median(spec, () =>
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            subject.Loss(tokens).backward();
+            optimizer.step();
+        }, ref trainPeak, baseline);
+        // Forward and forward + backward alone, and the plain matmuls, only where the cost model applies.
+        double ignored = 0;
+        double? forward = null, forwardBackward = null;
+        if (spec.Mixer == "ponet")
+        {
+            forward = Median(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, ref ignored, baseline);
+            forwardBackward = Median(spec, () =>
+            {
+                using var scope = NewDisposeScope();
+                subject.Model.zero_grad();
+                subject.Loss(tokens).backward();
+            }, ref ignored, baseline);
+        }
+        subject.Model.eval();
+        double inferPeak = 0;
+        var infer = Median(spec, () =>
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            subject.Infer(tokens);
+        }, ref inferPeak, baseline);
+
+        var (matmulForward, matmulTrain, gemmRate) = spec.Mixer == "ponet" ? PlainMatmuls(spec, subject.Projections) : (null, null, null);
+        long tokenCount = (long)spec.BatchSize * spec.Length;
+        double trainFlops = 3 * 2.0 * tokenCount * spec.Layers * ((double)subject.Projections * spec.Dim * spec.Dim + 2.0 * spec.Dim * spec.Ffn);
+        return new BenchResult
+        {
+            Mixer = spec.Mixer, Length = spec.Length,
+            TrainStepSeconds = train, TrainStepsPerSecond = 1 / train,
+            ForwardSeconds = forward, ForwardBackwardSeconds = forwardBackward,
+            InferTokensPerSecond = tokenCount / infer,
+            TrainPeakMemoryMb = trainPeak, InferPeakMemoryMb = inferPeak, PeakMemoryMb = Math.Max(trainPeak, inferPeak),
+            BaselineMemoryMb = baseline,
+            AchievedGflops = spec.Mixer == "ponet" ? trainFlops / train / 1e9 : null, MatmulGflops = gemmRate,
+            MatmulForwardSeconds = matmulForward, MatmulForwardBackwardSeconds = matmulTrain,
+            Parameters = subject.Model.parameters().Sum(p => p.numel()),
+        };
+    }
+
+    static Subject Build(BenchSpec spec)
+    {
+        if (spec.Arch == "bert")
+        {
+            if (spec.Mixer != "ponet") throw new PoNetInputException($"--arch bert is the pretrained PoNet layout; mixer {spec.Mixer} needs --arch lra");
+            var config = new PoNetConfig
+            {
+                VocabSize = 30522, HiddenSize = spec.Dim, NumHiddenLayers = spec.Layers, NumAttentionHeads = spec.Heads,
+                IntermediateSize = spec.Ffn, MaxPositionEmbeddings = Math.Max(512, spec.Length), HiddenDropoutProb = 0.1,
+            };
+            var model = new PoNetModel(config);
+            // attention.self's five projections + attention.output.dense
+            return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
+                t => model.forward(new PoNetInputs(t)).LastHiddenState, 6);
+        }
+        var mixer = spec.Mixer switch
+        {
+            "ponet" => MixerKind.PoNet, "transformer" => MixerKind.Transformer, "fnet" => MixerKind.FNet,
+            _ => throw new PoNetInputException($"unknown mixer '{spec.Mixer}': expected ponet, transformer or fnet"),
+        };
+        var lra = new LraConfig
+        {
+            Task = "bench", Mixer = mixer, Layers = spec.Layers, Dim = spec.Dim, Heads = spec.Heads, Ffn = spec.Ffn,
+            VocabSize = 512, Classes = 2, MaxLength = spec.Length, Segments = spec.Segments,
+        }.Validate();
+        var classifier = LraModel.Create(lra);
+        var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
+        int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
+        return new Subject(classifier,
+            t => nn.functional.cross_entropy(classifier.forward(new LraBatch(t, null, labels)), labels),
+            t => classifier.forward(new LraBatch(t, null, labels)), projections);
+    }
+
+    /// <summary>Median seconds of <paramref name="action"/>; <paramref name="peak"/> gets its peak memory above <paramref name="baseline"/>.</summary>
+    static double Median(BenchSpec spec, Action action, ref double peak, double baseline)
+    {
+        for (int i = 0; i < spec.Warmup; i++) action();
+        ProcessMemoryReset();
+        var times = new List<double>();
+        for (int i = 0; i < spec.Repeats; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            action();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        peak = Math.Max(peak, (NativeMemory.PeakResidentMegabytes() ?? 0) - baseline);
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    /// <summary>
+    /// The layers' dense algebra alone: per layer <paramref name="projections"/> D×D products and the
+    /// FFN (D→F→D) on [B·N, D], forward and forward + backward; and the GEMM rate of [B·N, D]×[D, D].
+    /// The ratio of the model's time to these is the cost of everything else (pooling, norms, …).
+    /// </summary>
+    static (double? forward, double? train, double? gflops) PlainMatmuls(BenchSpec spec, int projections)
+    {
+        using var scope = NewDisposeScope();
+        long rows = (long)spec.BatchSize * spec.Length;
+        var x = randn(rows, spec.Dim, requires_grad: true);
+        var w = randn(spec.Dim, spec.Dim, requires_grad: true);
+        var w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
+        var w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
+        Tensor Layers()
+        {
+            Tensor total = zeros(1);
+            for (int layer = 0; layer < spec.Layers; layer++)
+            {
+                for (int p = 0; p < projections; p++) total = total + ComputePrecision.Linear(x, w, null).sum();
+                total = total + ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null).sum();
+            }
+            return total;
+        }
+        double ignored = 0;
+        var forward = Median(spec, () => { using var s = NewDisposeScope(); Layers(); }, ref ignored, 0);
+        var train = Median(spec, () => { using var s = NewDisposeScope(); Layers().backward(); }, ref ignored, 0);
+        var gemm = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
+        return (forward, train, 2.0 * rows * spec.Dim * spec.Dim / gemm / 1e9);
+    }
+
+    static void ProcessMemoryReset()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS (Linux ≥ 4.0)
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+}

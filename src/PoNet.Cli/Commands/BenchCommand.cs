@@ -32,13 +32,18 @@ internal static class BenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported)", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var bf16 = new Option<bool>("--bf16") { Description = "Matrix products in bfloat16 (mixed precision)" };
+        var keepFreed = new Option<bool>("--keep-freed-memory")
+        {
+            Description = "Keep freed memory in the process (glibc mallopt): faster steps; false measures peak memory without retained free blocks",
+            DefaultValueFactory = _ => true,
+        };
         var maxMemory = new Option<double>("--max-memory") { Description = "MB of resident memory a cell may use before it is stopped and reported oom", DefaultValueFactory = _ => 16000 };
         var timeBudget = new Option<double>("--time-budget") { Description = "Seconds a cell may run before it is stopped and reported skipped", DefaultValueFactory = _ => 300 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/bench" };
         var cell = new Option<string?>("--cell") { Hidden = true, Description = "Internal: measure one cell given as JSON and print the result" };
         var command = new Command("bench", "Training steps/s, inference tokens/s and peak memory against sequence length: PoNet vs Transformer vs FNet.")
         {
-            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, threads, bf16, maxMemory, timeBudget, output, cell,
+            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, threads, bf16, keepFreed, maxMemory, timeBudget, output, cell,
         };
         command.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -49,6 +54,7 @@ internal static class BenchCommand
                 Arch = parse.GetValue(arch)!, Layers = parse.GetValue(layers), Dim = parse.GetValue(dim), Heads = parse.GetValue(heads),
                 Ffn = parse.GetValue(ffn), BatchSize = parse.GetValue(batch), Segments = parse.GetValue(segments),
                 Repeats = parse.GetValue(repeats), Threads = parse.GetValue(threads), BFloat16 = parse.GetValue(bf16),
+                KeepFreedMemory = parse.GetValue(keepFreed),
             };
             var mixerList = SplitList(parse.GetValue(mixers)!, "--mixers");
             foreach (var m in mixerList)
@@ -70,8 +76,8 @@ internal static class BenchCommand
 
     static int MeasureOneCell(string json)
     {
-        NativeMemory.KeepFreedMemory();
         var spec = JsonSerializer.Deserialize<BenchSpec>(json) ?? throw new PoNetInputException("--cell: empty specification");
+        if (spec.KeepFreedMemory) NativeMemory.KeepFreedMemory();
         var result = BenchCell.Run(spec);
         Console.WriteLine(JsonSerializer.Serialize(result));
         return ExitCodes.Ok;
@@ -80,7 +86,7 @@ internal static class BenchCommand
     static int RunAll(BenchSpec spec, List<string> mixers, List<int> lengths, double maxMemoryMb, double budgetSeconds, string outDir)
     {
         Console.Error.WriteLine($"bench: {spec.Arch} model, {spec.Layers} layers, D {spec.Dim}, {spec.Heads} heads, FFN {spec.Ffn}, batch {spec.BatchSize}, " +
-                                $"{spec.Threads} threads{(spec.BFloat16 ? ", bf16 matmuls" : "")}; each cell in its own process, median of {spec.Repeats}");
+                                $"{spec.Threads} threads{(spec.BFloat16 ? ", bf16 matmuls" : "")}{(spec.KeepFreedMemory ? ", freed memory kept" : "")}; each cell in its own process, median of {spec.Repeats}");
         var results = new List<BenchResult>();
         foreach (var mixer in mixers)
         {

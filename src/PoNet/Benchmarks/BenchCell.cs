@@ -25,6 +25,8 @@ public sealed record BenchSpec
     [JsonPropertyName("warmup")] public int Warmup { get; init; } = 1;
     [JsonPropertyName("bf16")] public bool BFloat16 { get; init; }
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>glibc keeps freed memory (<see cref="NativeMemory.KeepFreedMemory"/>): faster steps, but the peak includes retained free blocks.</summary>
+    [JsonPropertyName("keep_freed_memory")] public bool KeepFreedMemory { get; init; } = true;
 }
 
 public sealed record BenchResult

@@ -7,13 +7,35 @@ namespace PoNet;
 /// real reason (e.g. "version `GLIBCXX_3.4.32' not found") instead of TorchSharp's guess that the
 /// libtorch package is not referenced — and before TorchSharp's fallback copies ~480 MB of natives.
 /// </summary>
-public static class NativeRuntime
+public static partial class NativeRuntime
 {
     static bool loaded;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
+
+    /// <summary>
+    /// libtorch's OpenMP threads spin while they wait. When another busy process shares the cores
+    /// (a second run, a build), every one of the hundreds of small parallel ops per step then waits
+    /// for a time slice: measured here, a PoNet LRA step went from 0.39 s to 2.6 s. Sleeping
+    /// waiters (OMP_WAIT_POLICY=PASSIVE) avoid that. It must be set in the native environment before
+    /// libgomp loads; a value the user set is left alone.
+    /// </summary>
+    static void PreferPassiveOpenMpWaits()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null || Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null) return;
+        try
+        {
+            SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
 
     public static void EnsureLoaded()
     {
         if (loaded) return;
+        PreferPassiveOpenMpWaits();
         string library = OperatingSystem.IsWindows() ? "LibTorchSharp.dll"
             : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
         var path = Path.Combine(AppContext.BaseDirectory, library);

@@ -186,6 +186,8 @@ internal static class BenchCommand
     /// <summary>Shaped like the paper's Table 2: one row per mixer, one column per length, ratios to the Transformer.</summary>
     static void PrintTables(List<BenchResult> results, List<string> mixers, List<int> lengths)
     {
+        // A console for the current Console.Out (AnsiConsole.Console keeps the writer it first saw).
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         BenchResult? Cell(string mixer, int length) => results.FirstOrDefault(r => r.Mixer == mixer && r.Length == length);
         void Table(string title, Func<BenchResult, double?> value, string format, bool higherIsBetter)
         {
@@ -207,7 +209,7 @@ internal static class BenchCommand
                 }
                 table.AddRow(row.Select(Markup.Escape).ToArray());
             }
-            AnsiConsole.Write(table);
+            console.Write(table);
         }
         Table("training steps/s (× Transformer)", r => r.TrainStepsPerSecond, "F3", true);
         Table("inference tokens/s (× Transformer)", r => r.InferTokensPerSecond, "F0", true);
@@ -220,7 +222,7 @@ internal static class BenchCommand
             foreach (var r in results.Where(r => r.Mixer == "ponet" && r.Status == "ok"))
                 flops.AddRow(new[] { r.Length.ToString(CultureInfo.InvariantCulture), $"{r.AchievedGflops:F1}", $"{r.MatmulGflops:F1}", $"{r.ForwardSeconds:F3}",
                     $"{r.MatmulForwardSeconds:F3}", $"{r.ForwardBackwardSeconds:F3}", $"{r.MatmulForwardBackwardSeconds:F3}" });
-            AnsiConsole.Write(flops);
+            console.Write(flops);
         }
     }
 }

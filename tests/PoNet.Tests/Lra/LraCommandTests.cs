@@ -37,7 +37,7 @@ public class LraCommandTests
     [InlineData("synthetic --mixer lstm")]
     [InlineData("synthetic --batch-size 10 --accumulate 3")]
     [InlineData("nosuchtask")]
-    [InlineData("listops")]
+    [InlineData("listops --data /nonexistent/listops")]
     [InlineData("synthetic --resume")]
     public void UsageAndDataErrorsExitWith2AndWriteNoResults(string args)
     {

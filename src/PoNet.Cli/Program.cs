@@ -34,5 +34,10 @@ public static class Program
     [
         ForwardCommand.Create(),
         TokenizeCommand.Create(),
+        PretrainCommand.Create(),
+        FinetuneCommand.Create(),
+        FillMaskCommand.Create(),
+        ClassifyCommand.Create(),
+        EmbedCommand.Create(),
     ];
 }

@@ -139,6 +139,7 @@ public sealed class Pretrainer
             progress?.Invoke(new PretrainProgress(new PretrainStepRecord(0, 0, double.NaN, double.NaN, double.NaN, 0), Options.Steps, 0, TimeSpan.Zero, first));
         }
         var clock = Stopwatch.StartNew();
+        double secondsBefore = state.TrainSeconds; // of the sessions before a resume
         long sessionTokens = 0;
         int sessionSteps = 0;
         model.train();
@@ -163,13 +164,12 @@ public sealed class Pretrainer
             bool save = last || evaluation is not null || (Options.SaveEvery > 0 && state.Step % Options.SaveEvery == 0);
             if (save || cancel.IsCancellationRequested)
             {
-                state.TrainSeconds += clock.Elapsed.TotalSeconds;
-                clock.Restart();
+                state.TrainSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
                 SaveCheckpoint();
                 if (!last && cancel.IsCancellationRequested) return false;
             }
         }
-        state.TrainSeconds += clock.Elapsed.TotalSeconds;
+        state.TrainSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
         ModelFolder.Save(model, tokenizerSource, Path.Combine(Options.Output, ModelDir));
         WriteResults();
         return true;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using PoNet.FineTuning;
 using Spectre.Console;
-using TorchSharp;
 
 namespace PoNet.Cli.Commands;
 
@@ -32,10 +31,10 @@ internal static class FinetuneCommand
         var lr = new Option<double>("--lr") { Description = "Learning rate (AdamW, no warm-up, linear decay to 0)", DefaultValueFactory = _ => defaults.LearningRate };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
         var maxLength = new Option<int>("--max-length") { Description = "Tokens per text; beyond the model's positions the table is tiled (long documents, up to 4096)", DefaultValueFactory = _ => defaults.MaxLength };
-        var sentenceSegments = new Option<bool?>("--sentence-segments") { Description = "One segment per sentence (default: on exactly when positions are tiled)" };
+        var sentenceSegments = new Option<bool?>("--sentence-segments") { Description = "One segment per sentence (default: on when positions are tiled and there is no text pair)" };
         var bf16 = new Option<bool>("--bf16") { Description = "bfloat16 matrix products" };
         var seed = new Option<long>("--seed") { Description = "Seed of the classifier weights, batch order and dropout", DefaultValueFactory = _ => defaults.Seed };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch" };
+        var threads = ThreadsOption.Create();
 
         var command = new Command("finetune", "Fine-tune a PoNet checkpoint for text (pair) classification or regression.");
         foreach (var option in new Option[] { train, dev, init, output, vocab, textColumn, pairColumn, labelColumn, format, noHeader, labels, task, metric,
@@ -44,11 +43,7 @@ internal static class FinetuneCommand
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
-            if (parse.GetValue(threads) is { } n)
-            {
-                if (n < 1) throw new PoNetInputException($"--threads {n}: expected >= 1");
-                torch.set_num_threads(n);
-            }
+            ThreadsOption.Apply(parse, threads);
             var options = new FineTuneOptions
             {
                 Train = parse.GetValue(train)!,

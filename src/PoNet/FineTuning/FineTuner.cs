@@ -43,7 +43,7 @@ public sealed record FineTuneOptions
     public double WeightDecay { get; init; }
     public double ClipGradNorm { get; init; } = 1.0;
     public int MaxLength { get; init; } = 128;
-    /// <summary>One segment per sentence (long documents); by default on exactly when positions are tiled.</summary>
+    /// <summary>One segment per sentence (long documents); by default on when positions are tiled and there is no text pair.</summary>
     public bool? SentenceSegments { get; init; }
     public bool BFloat16 { get; init; }
     public long Seed { get; init; } = 42;
@@ -133,7 +133,7 @@ public sealed class FineTuner
         TiledFrom = options.MaxLength > config.MaxPositionEmbeddings ? config.MaxPositionEmbeddings : null;
         if (TiledFrom is not null)
             (config, weights) = PositionEmbeddingTiling.Extend(config, weights, options.MaxLength);
-        bool sentenceSegments = options.SentenceSegments ?? TiledFrom is not null;
+        bool sentenceSegments = options.SentenceSegments ?? (TiledFrom is not null && options.TextPairColumn is null);
         if (sentenceSegments && options.TextPairColumn is not null)
             throw new PoNetInputException("sentence segments (long documents) are for single texts; drop --text-pair-column or --sentence-segments");
         config.SentenceSegments = sentenceSegments ? true : null;

@@ -15,14 +15,15 @@ internal static class FillMaskCommand
         var model = new Option<string>("--model") { Description = "Model folder with an MLM head (pre-training or masked-LM checkpoint)", Required = true };
         var vocab = new Option<string?>("--vocab") { Description = "Tokenizer, when the model folder has none" };
         var topK = new Option<int>("--top-k") { Description = "Candidates per mask", DefaultValueFactory = _ => 5 };
+        var pair = new Option<string?>("--text-pair") { Description = "A second text: encoded as [CLS] text [SEP] pair [SEP], as in pre-training" };
         var json = new Option<bool>("--json") { Description = "Print JSON: one list of {token, token_id, score} per mask" };
         var command = new Command("fill-mask", "Predict the tokens hidden behind [MASK] in a text.");
         command.Arguments.Add(text);
-        foreach (var option in new Option[] { model, vocab, topK, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, vocab, topK, pair, json }) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             var fill = new FillMask(parse.GetValue(model)!, parse.GetValue(vocab));
-            var predictions = fill.Predict(parse.GetValue(text)!, parse.GetValue(topK));
+            var predictions = fill.Predict(parse.GetValue(text)!, parse.GetValue(topK), parse.GetValue(pair));
             if (parse.GetValue(json))
             {
                 var output = predictions.Select(p => p.Candidates.Select(c => new { token = c.Token, token_id = c.TokenId, score = c.Score }));

@@ -13,8 +13,8 @@ public sealed record MaskCandidate(string Token, int TokenId, double Score);
 public sealed record MaskPrediction(int Position, IReadOnlyList<MaskCandidate> Candidates);
 
 /// <summary>
-/// HF's fill-mask pipeline for PoNet: the text is encoded as [CLS] text [SEP] (a "[MASK]" written in
-/// the text is the mask token), and for every mask the softmax over the vocabulary at its position
+/// HF's fill-mask pipeline for PoNet: the text is encoded as [CLS] text [SEP], or [CLS] text [SEP] pair
+/// [SEP] as in pre-training (a "[MASK]" written in the text is the mask token), and for every mask the softmax over the vocabulary at its position
 /// gives the top-k tokens. Loads any checkpoint with an MLM head (pre-training or masked-LM).
 /// </summary>
 public sealed class FillMask
@@ -31,13 +31,13 @@ public sealed class FillMask
     public PoNetForMaskedLM Model { get; }
     public BertTokenizer Tokenizer { get; }
 
-    public List<MaskPrediction> Predict(string text, int topK = 5)
+    public List<MaskPrediction> Predict(string text, int topK = 5, string? textPair = null)
     {
         if (topK < 1) throw new PoNetInputException($"--top-k {topK}: expected >= 1");
-        var encoding = Tokenizer.Encode(text);
+        var encoding = Tokenizer.Encode(text, textPair);
         var positions = Enumerable.Range(0, encoding.Length).Where(i => encoding.InputIds[i] == Tokenizer.MaskId).ToList();
         if (positions.Count == 0)
-            throw new PoNetInputException($"the text has no {Tokenizer.Options.MaskToken} token to fill: \"{text}\"");
+            throw new PoNetInputException($"the text has no {Tokenizer.Options.MaskToken} token to fill: \"{text}\"{(textPair is null ? "" : $" / \"{textPair}\"")}");
         if (encoding.Length > Model.Config.MaxPositionEmbeddings)
             throw new PoNetInputException($"the text is {encoding.Length} tokens long; the model takes at most {Model.Config.MaxPositionEmbeddings}");
 

@@ -19,6 +19,7 @@ internal static class ClassifyCommand
         foreach (var option in new Option[] { model, input, output }.Concat(columns.All)) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
+            ThreadsOption.Apply(parse, columns.Threads);
             var inputPath = parse.GetValue(input)!;
             var outputPath = parse.GetValue(output);
             var classifier = new TextClassifier(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));

@@ -22,6 +22,7 @@ internal static class EmbedCommand
         foreach (var option in new Option[] { model, input, output, pooling }.Concat(columns.All)) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
+            ThreadsOption.Apply(parse, columns.Threads);
             var outputPath = parse.GetValue(output)!;
             var embedder = new TextEmbedder(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
             var examples = columns.Read(parse, parse.GetValue(input)!);

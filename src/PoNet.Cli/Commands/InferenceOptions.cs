@@ -16,7 +16,8 @@ internal sealed class InferenceOptions
     public required Option<bool> NoHeader { get; init; }
     public required Option<int?> MaxLength { get; init; }
     public required Option<int> BatchSize { get; init; }
-    public Option[] All => [Vocab, TextColumn, TextPairColumn, Format, NoHeader, MaxLength, BatchSize];
+    public required Option<int?> Threads { get; init; }
+    public Option[] All => [Vocab, TextColumn, TextPairColumn, Format, NoHeader, MaxLength, BatchSize, Threads];
 
     public static InferenceOptions Create() => new()
     {
@@ -27,6 +28,7 @@ internal sealed class InferenceOptions
         NoHeader = new Option<bool>("--no-header") { Description = "TSV/CSV without a header row (columns named by index)" },
         MaxLength = new Option<int?>("--max-length") { Description = "Tokens per text (default: the model's max_position_embeddings)" },
         BatchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass (batched by length)", DefaultValueFactory = _ => 32 },
+        Threads = ThreadsOption.Create(),
     };
 
     public List<TextExample> Read(ParseResult parse, string path)

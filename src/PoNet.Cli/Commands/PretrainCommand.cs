@@ -3,7 +3,6 @@ using System.Globalization;
 using PoNet.Cli.Plots;
 using PoNet.Pretraining;
 using Spectre.Console;
-using TorchSharp;
 
 namespace PoNet.Cli.Commands;
 
@@ -43,7 +42,7 @@ internal static class PretrainCommand
         var shuffle = new Option<int>("--shuffle-buffer") { Description = "Examples in the shuffle buffer", DefaultValueFactory = _ => data.ShuffleBufferSize };
         var heldOut = new Option<int>("--held-out-every") { Description = "Hold out every k-th document for evaluation", DefaultValueFactory = _ => data.HeldOutEvery };
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data order, masks and dropout", DefaultValueFactory = _ => data.Seed };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch" };
+        var threads = ThreadsOption.Create();
 
         var command = new Command("pretrain", "Pre-train PoNet with MLM + sentence structural objective on a folder of text files.");
         foreach (var option in new Option[] { corpus, vocab, init, output, resume, layers, hidden, heads, ffn, dropout, maxLength, steps, batchSize, lr,
@@ -52,11 +51,7 @@ internal static class PretrainCommand
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
-            if (parse.GetValue(threads) is { } n)
-            {
-                if (n < 1) throw new PoNetInputException($"--threads {n}: expected >= 1");
-                torch.set_num_threads(n);
-            }
+            ThreadsOption.Apply(parse, threads);
             bool isResume = parse.GetValue(resume);
             var outDir = parse.GetValue(output)!;
             if (!isResume && parse.GetValue(corpus) is null) throw new PoNetInputException("--corpus is required (except with --resume)");

@@ -57,10 +57,11 @@ internal static class PretrainCommand
             if (!isResume && parse.GetValue(corpus) is null) throw new PoNetInputException("--corpus is required (except with --resume)");
             var options = new PretrainOptions
             {
-                Corpus = parse.GetValue(corpus) ?? "",
+                // Absolute paths: the saved settings must still find them when resumed from elsewhere.
+                Corpus = FullPath(parse.GetValue(corpus)) ?? "",
                 Output = outDir,
-                Vocab = parse.GetValue(vocab),
-                Init = parse.GetValue(init),
+                Vocab = FullPath(parse.GetValue(vocab)),
+                Init = FullPath(parse.GetValue(init)),
                 Layers = parse.GetValue(layers),
                 Hidden = parse.GetValue(hidden),
                 Heads = parse.GetValue(heads),
@@ -108,7 +109,8 @@ internal static class PretrainCommand
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
-            e.Cancel = true; // finish the step, checkpoint, then stop
+            // The first Ctrl+C finishes the step, checkpoints and stops; a second one kills as usual.
+            e.Cancel = !cancel.IsCancellationRequested;
             cancel.Cancel();
         };
         Console.CancelKeyPress += onCancel;
@@ -161,6 +163,8 @@ internal static class PretrainCommand
                           $"{Path.Combine(o.Output, Pretrainer.CurvesFile)}, {png}");
         return ExitCodes.Ok;
     }
+
+    static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -37,5 +37,10 @@ public static class Program
         DataCommand.Create(),
         LraCommand.Create(),
         BenchCommand.Create(),
+        PretrainCommand.Create(),
+        FinetuneCommand.Create(),
+        FillMaskCommand.Create(),
+        ClassifyCommand.Create(),
+        EmbedCommand.Create(),
     ];
 }

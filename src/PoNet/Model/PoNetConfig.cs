@@ -39,6 +39,11 @@ public sealed class PoNetConfig
     [JsonPropertyName("label2id")] public Dictionary<string, int>? Label2Id { get; set; }
     /// <summary>"single_label_classification", "multi_label_classification" or "regression" (HF).</summary>
     [JsonPropertyName("problem_type")] public string? ProblemType { get; set; }
+    /// <summary>
+    /// Not HF: set by fine-tuning when the model was trained with one segment per sentence (long
+    /// documents, PONET.md §5) rather than segments from [CLS]/[SEP], so inference encodes texts the same way.
+    /// </summary>
+    [JsonPropertyName("sentence_segments")] public bool? SentenceSegments { get; set; }
 
     /// <summary>Keys we do not interpret (auto_map, torch_dtype, transformers_version, …): kept as they were.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using PoNet.FineTuning;
+using PoNet.Inference;
+
+namespace PoNet.Cli.Commands;
+
+/// <summary><c>ponet classify</c>: a fine-tuned classifier over a file of texts, one JSON line per input line.</summary>
+internal static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Fine-tuned model folder (ponet finetune's best/)", Required = true };
+        var input = new Option<string>("--input") { Description = ".jsonl, .tsv or .csv with a text (and optionally text_pair) column", Required = true };
+        var output = new Option<string?>("--output") { Description = "JSONL to write (default: standard output)" };
+        var columns = InferenceOptions.Create();
+        var command = new Command("classify", "Classify texts with a fine-tuned PoNet: label and probabilities per line (JSONL).");
+        foreach (var option in new Option[] { model, input, output }.Concat(columns.All)) command.Options.Add(option);
+        command.SetAction(parse => ExitCodes.Run(() =>
+        {
+            ThreadsOption.Apply(parse, columns.Threads);
+            var inputPath = parse.GetValue(input)!;
+            var outputPath = parse.GetValue(output);
+            var classifier = new TextClassifier(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
+            var examples = columns.Read(parse, inputPath);
+            var results = InferenceOptions.WithProgress(examples.Count, "classifying",
+                report => classifier.Classify(examples, parse.GetValue(columns.BatchSize), report));
+            var text = new StringBuilder();
+            foreach (var r in results)
+                text.Append(JsonSerializer.Serialize(r.Score is { } score
+                    ? (object)new { score }
+                    : new { label = r.Label, probabilities = r.Probabilities })).Append('\n');
+            if (outputPath is null) Console.Write(text.ToString());
+            else
+            {
+                AtomicFile.WriteAllText(outputPath, text.ToString());
+                Console.Error.WriteLine($"ponet classify: {results.Count} lines written to {outputPath}");
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

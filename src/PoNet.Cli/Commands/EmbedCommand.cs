@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using PoNet.Checkpoints;
+using PoNet.Inference;
+using static TorchSharp.torch;
+
+namespace PoNet.Cli.Commands;
+
+/// <summary><c>ponet embed</c>: one vector per text, as JSONL or a safetensors matrix.</summary>
+internal static class EmbedCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Any PoNet model folder (pre-trained or fine-tuned)", Required = true };
+        var input = new Option<string>("--input") { Description = ".jsonl, .tsv or .csv with a text column", Required = true };
+        var output = new Option<string>("--output") { Description = ".safetensors (float32 \"embeddings\" [lines, hidden]) or JSONL ({\"embedding\": [...]} per line)", Required = true };
+        var pooling = new Option<string>("--pooling") { Description = "cls: last hidden state at [CLS]; mean: mean over the real tokens", DefaultValueFactory = _ => "cls" };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
+        var columns = InferenceOptions.Create();
+        var command = new Command("embed", "Embed texts with a PoNet encoder ([CLS] or mean pooling).");
+        foreach (var option in new Option[] { model, input, output, pooling }.Concat(columns.All)) command.Options.Add(option);
+        command.SetAction(parse => ExitCodes.Run(() =>
+        {
+            ThreadsOption.Apply(parse, columns.Threads);
+            var outputPath = parse.GetValue(output)!;
+            var embedder = new TextEmbedder(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
+            var examples = columns.Read(parse, parse.GetValue(input)!);
+            var vectors = InferenceOptions.WithProgress(examples.Count, "embedding",
+                report => embedder.Embed(examples, parse.GetValue(pooling)!, parse.GetValue(columns.BatchSize), report));
+            if (outputPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            {
+                using var matrix = tensor(vectors.SelectMany(v => v).ToArray(), [vectors.Length, embedder.Dimension]);
+                SafeTensors.Save(outputPath, new Dictionary<string, Tensor> { ["embeddings"] = matrix },
+                    new Dictionary<string, string> { ["model"] = parse.GetValue(model)!, ["pooling"] = parse.GetValue(pooling)! });
+            }
+            else
+            {
+                var text = new StringBuilder();
+                foreach (var v in vectors)
+                    text.Append("{\"embedding\":[").AppendJoin(',', v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))).Append("]}\n");
+                AtomicFile.WriteAllText(outputPath, text.ToString());
+            }
+            Console.Error.WriteLine($"ponet embed: {vectors.Length} × {embedder.Dimension} embeddings written to {outputPath}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

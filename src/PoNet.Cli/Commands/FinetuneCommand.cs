@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using PoNet.FineTuning;
+using Spectre.Console;
+
+namespace PoNet.Cli.Commands;
+
+/// <summary><c>ponet finetune</c>: sequence classification / regression / sentence pairs from TSV, CSV or JSONL (PONET.md §5).</summary>
+internal static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var defaults = new FineTuneOptions { Train = "", Dev = "", Init = "", Output = "" };
+        var train = new Option<string>("--train") { Description = "Training data: .tsv, .csv or .jsonl", Required = true };
+        var dev = new Option<string>("--dev") { Description = "Dev data, same format: evaluated after every epoch", Required = true };
+        var init = new Option<string>("--init") { Description = "Pre-trained model folder (config.json, weights, vocab.txt)", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder: best/ (best model), results.json, curves.csv", Required = true };
+        var vocab = new Option<string?>("--vocab") { Description = "Tokenizer, when the --init folder has none" };
+        var textColumn = new Option<string>("--text-column") { Description = "Column (header name, JSON key, or 0-based index) of the text", DefaultValueFactory = _ => defaults.TextColumn };
+        var pairColumn = new Option<string?>("--text-pair-column") { Description = "Column of the second text, for sentence-pair tasks" };
+        var labelColumn = new Option<string>("--label-column") { Description = "Column of the label", DefaultValueFactory = _ => defaults.LabelColumn };
+        var format = new Option<string?>("--format") { Description = "tsv, csv or jsonl (default: from the file extension)" };
+        var noHeader = new Option<bool>("--no-header") { Description = "TSV/CSV without a header row: name columns by index (e.g. CoLA's train.tsv)" };
+        var labels = new Option<string?>("--labels") { Description = "Comma-separated classes in id order (default: sorted training labels)" };
+        var task = new Option<string>("--task") { Description = "classification, regression or auto (regression when labels are numbers, not all integers)", DefaultValueFactory = _ => defaults.Task };
+        task.AcceptOnlyFromAmong("auto", "classification", "regression");
+        var metric = new Option<string?>("--metric") { Description = "Metric that picks the best epoch: accuracy, f1, matthews, pearson, spearman" };
+        metric.AcceptOnlyFromAmong([.. GlueMetrics.Classification, .. GlueMetrics.Regression]);
+        var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => defaults.Epochs };
+        var batchSize = new Option<int>("--batch-size") { Description = "Examples per step", DefaultValueFactory = _ => defaults.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (AdamW, no warm-up, linear decay to 0)", DefaultValueFactory = _ => defaults.LearningRate };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
+        var maxLength = new Option<int>("--max-length") { Description = "Tokens per text; beyond the model's positions the table is tiled (long documents, up to 4096)", DefaultValueFactory = _ => defaults.MaxLength };
+        var sentenceSegments = new Option<bool?>("--sentence-segments") { Description = "One segment per sentence (default: on when positions are tiled and there is no text pair)" };
+        var bf16 = new Option<bool>("--bf16") { Description = "bfloat16 matrix products" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the classifier weights, batch order and dropout", DefaultValueFactory = _ => defaults.Seed };
+        var threads = ThreadsOption.Create();
+
+        var command = new Command("finetune", "Fine-tune a PoNet checkpoint for text (pair) classification or regression.");
+        foreach (var option in new Option[] { train, dev, init, output, vocab, textColumn, pairColumn, labelColumn, format, noHeader, labels, task, metric,
+                     epochs, batchSize, lr, weightDecay, maxLength, sentenceSegments, bf16, seed, threads })
+            command.Options.Add(option);
+
+        command.SetAction(parse => ExitCodes.Run(() =>
+        {
+            ThreadsOption.Apply(parse, threads);
+            var options = new FineTuneOptions
+            {
+                Train = parse.GetValue(train)!,
+                Dev = parse.GetValue(dev)!,
+                Init = parse.GetValue(init)!,
+                Output = parse.GetValue(output)!,
+                Vocab = parse.GetValue(vocab),
+                TextColumn = parse.GetValue(textColumn)!,
+                TextPairColumn = parse.GetValue(pairColumn),
+                LabelColumn = parse.GetValue(labelColumn)!,
+                Format = parse.GetValue(format),
+                NoHeader = parse.GetValue(noHeader),
+                Labels = parse.GetValue(labels)?.Split(',').Select(l => l.Trim()).ToList(),
+                Task = parse.GetValue(task)!,
+                Metric = parse.GetValue(metric),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(lr),
+                WeightDecay = parse.GetValue(weightDecay),
+                MaxLength = parse.GetValue(maxLength),
+                SentenceSegments = parse.GetValue(sentenceSegments),
+                BFloat16 = parse.GetValue(bf16),
+                Seed = parse.GetValue(seed),
+            };
+            return Run(options);
+        }));
+        return command;
+    }
+
+    static int Run(FineTuneOptions options)
+    {
+        var console = ConsoleProgress.Console();
+        var tuner = new FineTuner(options);
+        var config = tuner.Model.Config;
+        console.WriteLine($"ponet finetune: {(tuner.IsRegression ? "regression" : $"{tuner.LabelSet!.Count}-class classification ({string.Join(", ", tuner.LabelSet.Labels)})")}, " +
+                          $"{tuner.TrainCount} train / {tuner.DevCount} dev examples, max length {options.MaxLength}" +
+                          (tuner.TiledFrom is { } p ? $" (position table tiled from {p} to {config.MaxPositionEmbeddings})" : "") +
+                          (tuner.Encoder.SentenceSegments ? ", one segment per sentence" : "") + $"; best epoch by {tuner.Metric}");
+        console.WriteLine($"  {tuner.LoadReport}");
+        int steps = (tuner.TrainCount + options.BatchSize - 1) / options.BatchSize * options.Epochs;
+        ConsoleProgress.Run(console, Console.IsOutputRedirected, "fine-tuning", steps, progress =>
+        {
+            tuner.Run(p =>
+            {
+                if (p.Evaluation is { } e)
+                    progress.Line(Invariant($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, dev loss {e.DevLoss:F4}, ") +
+                                  string.Join(", ", e.Metrics.Select(m => Invariant($"{m.Key} {m.Value:F4}"))) +
+                                  (ReferenceEquals(e, tuner.Best) ? " (best so far, saved)" : ""));
+                else
+                    progress.Report(p.Step, Invariant(
+                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ExamplesPerSecond:F1} ex/s  ETA {p.Eta:hh\\:mm\\:ss}"));
+            });
+            return 0;
+        });
+
+        var names = tuner.Epochs[0].Metrics.Keys.ToList();
+        var table = new Table().Title("fine-tuning (dev)").AddColumn("epoch").AddColumn(new TableColumn("train loss").RightAligned())
+            .AddColumn(new TableColumn("dev loss").RightAligned());
+        foreach (var name in names) table.AddColumn(new TableColumn(name).RightAligned());
+        table.AddColumn(new TableColumn("seconds").RightAligned());
+        foreach (var e in tuner.Epochs)
+            table.AddRow([(ReferenceEquals(e, tuner.Best) ? "*" : "") + e.Epoch, Invariant($"{e.TrainLoss:F4}"), Invariant($"{e.DevLoss:F4}"),
+                .. names.Select(n => Invariant($"{e.Metrics[n]:F4}")), Invariant($"{e.Seconds:F0}")]);
+        console.Write(table);
+        console.WriteLine(Invariant($"best: epoch {tuner.Best!.Epoch}, {tuner.Metric} {tuner.Best.Metrics[tuner.Metric]:F4}; model: {Path.Combine(options.Output, FineTuner.BestDir)}; results: {Path.Combine(options.Output, FineTuner.ResultsFile)}"));
+        return ExitCodes.Ok;
+    }
+
+    static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,63 @@
+using PoNet.Pretraining;
+using ScottPlot;
+
+namespace PoNet.Cli.Plots;
+
+/// <summary>Pre-training curves as a PNG: losses on the left axis, held-out accuracies on the right.</summary>
+internal static class PretrainingCurves
+{
+    public static void SavePng(PretrainState state, string path, int width = 900, int height = 500)
+    {
+        var plot = new Plot();
+        var history = state.History;
+        if (history.Count > 0)
+        {
+            // The per-step loss is noisy: a moving average over ~1% of the run.
+            int window = Math.Max(1, history.Count / 100);
+            var smoothed = history.Select((_, i) => history.Skip(Math.Max(0, i - window + 1)).Take(Math.Min(window, i + 1)).Average(r => r.MlmLoss)).ToArray();
+            var train = plot.Add.Scatter(history.Select(r => (double)r.Step).ToArray(), smoothed);
+            train.LegendText = "train MLM loss";
+            train.MarkerSize = 0;
+        }
+        var evals = state.Evaluations;
+        double[] steps = evals.Select(e => (double)e.Step).ToArray();
+        void Line(Func<PretrainEvalRecord, double> y, string label, bool right)
+        {
+            var line = plot.Add.Scatter(steps, evals.Select(y).ToArray());
+            line.LegendText = label;
+            line.LinePattern = LinePattern.Dashed;
+            if (right) line.Axes.YAxis = plot.Axes.Right;
+        }
+        Line(e => e.MlmLoss, "held-out MLM loss", right: false);
+        Line(e => e.MlmAccuracy, "held-out MLM accuracy", right: true);
+        Line(e => e.SsoAccuracy, "held-out SSO accuracy", right: true);
+        plot.Title("PoNet pre-training");
+        plot.XLabel("step");
+        plot.YLabel("loss");
+        plot.Axes.Right.Label.Text = "accuracy";
+        plot.Axes.AutoScale();
+        plot.Axes.SetLimitsY(0, 1.02, plot.Axes.Right);
+        plot.ShowLegend(Alignment.UpperRight);
+        var png = plot.GetImageBytes(width, height, ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>ScottPlot draws no text without a TrueType/OpenType font: a warning to print when none is found (Linux), else null.</summary>
+    public static string? MissingFontWarning()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string[] roots = ["/usr/share/fonts", "/usr/local/share/fonts", Path.Combine(home, ".fonts"), Path.Combine(home, ".local/share/fonts")];
+        foreach (var root in roots.Where(Directory.Exists))
+        {
+            try
+            {
+                if (Directory.EnumerateFiles(root, "*.*", SearchOption.AllDirectories)
+                    .Any(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".otf", StringComparison.OrdinalIgnoreCase)))
+                    return null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return "no TrueType font found (looked in /usr/share/fonts and ~/.fonts): the plot has no text; install one, e.g. fonts-dejavu-core";
+    }
+}

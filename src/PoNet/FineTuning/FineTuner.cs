@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PoNet.Checkpoints;
+using PoNet.Model;
+using PoNet.Tokenization;
+using PoNet.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PoNet.FineTuning;
+
+/// <summary>A fine-tuning run: data, columns, model and optimisation (PONET.md §5).</summary>
+public sealed record FineTuneOptions
+{
+    public required string Train { get; init; }
+    public required string Dev { get; init; }
+    /// <summary>The pre-trained model folder (config.json + weights, and its tokenizer unless --vocab).</summary>
+    public required string Init { get; init; }
+    /// <summary>The run's folder: best/ (the best model so far), results.json, curves.csv.</summary>
+    public required string Output { get; init; }
+    public string? Vocab { get; init; }
+
+    public string TextColumn { get; init; } = "text";
+    public string? TextPairColumn { get; init; }
+    public string LabelColumn { get; init; } = "label";
+    /// <summary>tsv, csv or jsonl; from the file extension when null.</summary>
+    public string? Format { get; init; }
+    public bool NoHeader { get; init; }
+    /// <summary>The classes in id order; from the training labels when null.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+    /// <summary>classification, regression, or auto: regression when every label is a number and one is not an integer.</summary>
+    public string Task { get; init; } = "auto";
+    /// <summary>The metric that picks the best epoch; accuracy (classification) or pearson (regression) when null.</summary>
+    public string? Metric { get; init; }
+
+    public int Epochs { get; init; } = 3;
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 5e-5;
+    public double WeightDecay { get; init; }
+    public double ClipGradNorm { get; init; } = 1.0;
+    public int MaxLength { get; init; } = 128;
+    /// <summary>One segment per sentence (long documents); by default on when positions are tiled and there is no text pair.</summary>
+    public bool? SentenceSegments { get; init; }
+    public bool BFloat16 { get; init; }
+    public long Seed { get; init; } = 42;
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new PoNetInputException($"--epochs {Epochs}: expected >= 1");
+        if (BatchSize < 1) throw new PoNetInputException($"--batch-size {BatchSize}: expected >= 1");
+        if (!(LearningRate > 0)) throw new PoNetInputException($"--lr {LearningRate}: expected a positive number");
+        if (MaxLength < 3) throw new PoNetInputException($"--max-length {MaxLength}: expected at least 3");
+        if (WeightDecay < 0) throw new PoNetInputException($"--weight-decay {WeightDecay}: expected >= 0");
+        if (Task is not ("auto" or "classification" or "regression"))
+            throw new PoNetInputException($"--task {Task}: expected auto, classification or regression");
+        if (Metric is not null && !GlueMetrics.Classification.Concat(GlueMetrics.Regression).Contains(Metric))
+            throw new PoNetInputException($"--metric {Metric}: expected one of {string.Join(", ", GlueMetrics.Classification.Concat(GlueMetrics.Regression))}");
+    }
+}
+
+/// <summary>Dev-set results after one epoch.</summary>
+public sealed record EpochResult(int Epoch, int Step, double TrainLoss, double DevLoss, IReadOnlyDictionary<string, double> Metrics, double Seconds);
+
+public sealed record FineTuneProgress(int Epoch, int Epochs, int Step, int Steps, double Loss, double LearningRate,
+    double ExamplesPerSecond, TimeSpan Eta, EpochResult? Evaluation);
+
+/// <summary>
+/// Fine-tunes <see cref="PoNetForSequenceClassification"/> on a labelled table (PONET.md §5): AdamW,
+/// no warm-up, linear decay to 0; evaluation on the dev set after every epoch; the best epoch (by
+/// the chosen metric) saved to best/ as a self-contained model folder with id2label/label2id. With
+/// --max-length beyond the checkpoint's positions the position table is tiled
+/// (<see cref="PositionEmbeddingTiling"/>) and texts get one segment per sentence.
+/// </summary>
+public sealed class FineTuner
+{
+    public const string BestDir = "best", ResultsFile = "results.json", CurvesFile = "curves.csv";
+
+    readonly BertTokenizer tokenizer;
+    readonly string tokenizerSource;
+    readonly List<TextExample> trainExamples, devExamples;
+    readonly List<BertEncoding> trainEncodings, devEncodings;
+    readonly long[] trainClasses = [], devClasses = [];
+    readonly double[] trainTargets = [], devTargets = [];
+
+    public FineTuner(FineTuneOptions options)
+    {
+        options.Validate();
+        Options = options;
+        var config = PoNetConfig.Load(Path.Combine(options.Init, PoNetCheckpoint.ConfigFile));
+        tokenizerSource = options.Vocab ?? options.Init;
+        tokenizer = ModelFolder.LoadTokenizer(options.Init, options.Vocab, config);
+
+        var columns = new TextColumns(options.TextColumn, options.TextPairColumn, options.LabelColumn);
+        trainExamples = columns.Read(options.Train, options.Format, !options.NoHeader);
+        devExamples = columns.Read(options.Dev, options.Format, !options.NoHeader);
+
+        IsRegression = options.Task switch
+        {
+            "regression" => true,
+            "classification" => false,
+            _ => options.Labels is null && trainExamples.All(e => double.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                 && trainExamples.Any(e => !long.TryParse(e.Label, out _)),
+        };
+        Metric = options.Metric ?? (IsRegression ? GlueMetrics.Pearson : GlueMetrics.Accuracy);
+        if (IsRegression)
+        {
+            if (!GlueMetrics.Regression.Contains(Metric))
+                throw new PoNetInputException($"--metric {Metric} is for classification; this is a regression task (pearson or spearman)");
+            if (options.Labels is not null) throw new PoNetInputException("--labels is for classification; this is a regression task");
+            trainTargets = [.. trainExamples.Select(Number)];
+            devTargets = [.. devExamples.Select(Number)];
+        }
+        else
+        {
+            LabelSet = options.Labels is { } given ? new LabelSet(given) : LabelSet.FromTraining(trainExamples.Select(e => e.Label!));
+            if (!GlueMetrics.Classification.Contains(Metric))
+                throw new PoNetInputException($"--metric {Metric} is for regression; this is a classification task (accuracy, f1 or matthews)");
+            if (Metric == GlueMetrics.F1 && LabelSet.Count != 2)
+                throw new PoNetInputException($"--metric f1 needs two classes; the label set has {LabelSet.Count}");
+            trainClasses = [.. trainExamples.Select(e => (long)LabelSet.IdOf(e))];
+            devClasses = [.. devExamples.Select(e => (long)LabelSet.IdOf(e))];
+        }
+
+        // The model: positions tiled when the texts are longer than the checkpoint's table.
+        var weights = new Dictionary<string, Tensor>();
+        foreach (var file in PoNetCheckpoint.WeightFiles(options.Init))
+            foreach (var (k, v) in PoNetCheckpoint.ReadStateDict(file))
+                weights[k] = v;
+        TiledFrom = options.MaxLength > config.MaxPositionEmbeddings ? config.MaxPositionEmbeddings : null;
+        if (TiledFrom is not null)
+            (config, weights) = PositionEmbeddingTiling.Extend(config, weights, options.MaxLength);
+        bool sentenceSegments = options.SentenceSegments ?? (TiledFrom is not null && options.TextPairColumn is null);
+        if (sentenceSegments && options.TextPairColumn is not null)
+            throw new PoNetInputException("sentence segments (long documents) are for single texts; drop --text-pair-column or --sentence-segments");
+        config.SentenceSegments = sentenceSegments ? true : null;
+        config.Architectures = null;
+        if (IsRegression)
+        {
+            config.SetNumLabels(1);
+            config.ProblemType = "regression";
+        }
+        else
+        {
+            config.Id2Label = LabelSet!.Id2Label();
+            config.Label2Id = LabelSet.Label2Id();
+            config.ProblemType = "single_label_classification";
+        }
+        torch.manual_seed(Seeds.Derive(options.Seed, 1)); // the new classifier's weights
+        Model = new PoNetForSequenceClassification(config);
+        LoadReport = PoNetCheckpoint.LoadStateDict(Model, weights, options.Init);
+        foreach (var t in weights.Values) t.Dispose();
+
+        Encoder = new TextEncoder(tokenizer, options.MaxLength, sentenceSegments);
+        trainEncodings = trainExamples.Select(Encoder.Encode).ToList();
+        devEncodings = devExamples.Select(Encoder.Encode).ToList();
+    }
+
+    static double Number(TextExample e) =>
+        double.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v
+            : throw PoNetInputException.AtLine(e.File, e.Line, $"label '{e.Label}' is not a number; a regression task needs numeric labels");
+
+    public FineTuneOptions Options { get; }
+    public PoNetForSequenceClassification Model { get; }
+    public LoadReport LoadReport { get; }
+    public TextEncoder Encoder { get; }
+    public bool IsRegression { get; }
+    public LabelSet? LabelSet { get; }
+    public string Metric { get; }
+    /// <summary>The checkpoint's position count when the table was tiled to --max-length, else null.</summary>
+    public int? TiledFrom { get; }
+    public int TrainCount => trainExamples.Count;
+    public int DevCount => devExamples.Count;
+    public List<EpochResult> Epochs { get; } = [];
+    public EpochResult? Best { get; private set; }
+
+    public void Run(Action<FineTuneProgress>? progress = null)
+    {
+        var optimizer = AdamWState.Create(Model, Options.LearningRate, Options.WeightDecay);
+        int stepsPerEpoch = (trainExamples.Count + Options.BatchSize - 1) / Options.BatchSize;
+        int steps = stepsPerEpoch * Options.Epochs;
+        var schedule = new LinearSchedule(Options.LearningRate, 0, steps);
+        var trainLengths = trainEncodings.Select(e => e.Length).ToList();
+        var clock = Stopwatch.StartNew();
+        int step = 0;
+        long seen = 0;
+        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            double lossSum = 0;
+            Model.train();
+            foreach (var indices in TextBatches.Shuffled(trainLengths, Options.BatchSize, Seeds.Random(Options.Seed, 100 + epoch)))
+            {
+                using var scope = NewDisposeScope();
+                double lr = schedule.At(step);
+                AdamWState.SetLearningRate(optimizer, lr);
+                torch.manual_seed(Seeds.Derive(Seeds.Derive(Options.Seed, 3), step)); // this step's dropout masks
+                var inputs = TextBatches.Collate(trainEncodings, indices, tokenizer.PadId);
+                optimizer.zero_grad();
+                PoNetTaskOutput output;
+                using (Options.BFloat16 ? ComputePrecision.BFloat16() : null)
+                    output = Model.forward(inputs, new PoNetLabels(Labels: Targets(trainClasses, trainTargets, indices)));
+                output.Loss!.backward();
+                if (Options.ClipGradNorm > 0) nn.utils.clip_grad_norm_(Model.parameters(), Options.ClipGradNorm);
+                optimizer.step();
+                double loss = output.Loss.item<float>();
+                lossSum += loss * indices.Length;
+                step++;
+                seen += indices.Length;
+                double seconds = clock.Elapsed.TotalSeconds;
+                progress?.Invoke(new FineTuneProgress(epoch, Options.Epochs, step, steps, loss, lr, seen / seconds,
+                    TimeSpan.FromSeconds(seconds / step * (steps - step)), null));
+            }
+            var (devLoss, metrics) = Evaluate();
+            var result = new EpochResult(epoch, step, lossSum / trainExamples.Count, devLoss, metrics, epochClock.Elapsed.TotalSeconds);
+            Epochs.Add(result);
+            if (Best is null || Better(result.Metrics[Metric], Best.Metrics[Metric]))
+            {
+                Best = result;
+                ModelFolder.Save(Model, tokenizerSource, Path.Combine(Options.Output, BestDir));
+            }
+            WriteResults(clock.Elapsed.TotalSeconds);
+            double s = clock.Elapsed.TotalSeconds;
+            progress?.Invoke(new FineTuneProgress(epoch, Options.Epochs, step, steps, result.TrainLoss, schedule.At(step), seen / s,
+                TimeSpan.FromSeconds(s / step * (steps - step)), result));
+        }
+    }
+
+    /// <summary>NaN (an undefined correlation) never wins.</summary>
+    static bool Better(double candidate, double best) => !double.IsNaN(candidate) && (double.IsNaN(best) || candidate > best);
+
+    Tensor Targets(long[] classes, double[] targets, int[] indices) =>
+        IsRegression
+            ? tensor(indices.Select(i => (float)targets[i]).ToArray())
+            : tensor(indices.Select(i => classes[i]).ToArray());
+
+    /// <summary>Dev loss (mean over examples) and the metrics of the task.</summary>
+    public (double Loss, Dictionary<string, double> Metrics) Evaluate()
+    {
+        Model.eval();
+        var predictedClasses = new int[devExamples.Count];
+        var predictedValues = new double[devExamples.Count];
+        double lossSum = 0;
+        using (no_grad())
+        {
+            foreach (var indices in TextBatches.Sorted(devEncodings.Select(e => e.Length).ToList(), Options.BatchSize))
+            {
+                using var scope = NewDisposeScope();
+                var inputs = TextBatches.Collate(devEncodings, indices, tokenizer.PadId);
+                PoNetTaskOutput output;
+                using (Options.BFloat16 ? ComputePrecision.BFloat16() : null)
+                    output = Model.forward(inputs, new PoNetLabels(Labels: Targets(devClasses, devTargets, indices)));
+                lossSum += output.Loss!.item<float>() * indices.Length;
+                if (IsRegression)
+                {
+                    var values = output.Logits.squeeze(-1).to(ScalarType.Float64).data<double>().ToArray();
+                    for (int k = 0; k < indices.Length; k++) predictedValues[indices[k]] = values[k];
+                }
+                else
+                {
+                    var classes = output.Logits.argmax(-1).data<long>().ToArray();
+                    for (int k = 0; k < indices.Length; k++) predictedClasses[indices[k]] = (int)classes[k];
+                }
+            }
+        }
+        Model.train();
+        var metrics = new Dictionary<string, double>();
+        if (IsRegression)
+        {
+            metrics[GlueMetrics.Pearson] = GlueMetrics.PearsonOf(predictedValues, devTargets);
+            metrics[GlueMetrics.Spearman] = GlueMetrics.SpearmanOf(predictedValues, devTargets);
+        }
+        else
+        {
+            var gold = devClasses.Select(c => (int)c).ToArray();
+            metrics[GlueMetrics.Accuracy] = GlueMetrics.AccuracyOf(predictedClasses, gold);
+            if (LabelSet!.Count == 2) metrics[GlueMetrics.F1] = GlueMetrics.F1Of(predictedClasses, gold);
+            metrics[GlueMetrics.Matthews] = GlueMetrics.MatthewsOf(predictedClasses, gold);
+        }
+        return (lossSum / devExamples.Count, metrics);
+    }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    void WriteResults(double seconds)
+    {
+        var results = new
+        {
+            task = IsRegression ? "regression" : "classification",
+            labels = LabelSet?.Labels,
+            metric = Metric,
+            best_epoch = Best?.Epoch,
+            best = Best?.Metrics[Metric],
+            train_examples = trainExamples.Count,
+            dev_examples = devExamples.Count,
+            max_length = Options.MaxLength,
+            positions_tiled_from = TiledFrom,
+            sentence_segments = Encoder.SentenceSegments,
+            train_tokens_mean = trainEncodings.Average(e => e.Length),
+            train_at_max_length = trainEncodings.Count(e => e.Length == Options.MaxLength),
+            seconds,
+            epochs = Epochs,
+            options = Options,
+        };
+        AtomicFile.WriteAllText(Path.Combine(Options.Output, ResultsFile), JsonSerializer.Serialize(results, Json) + "\n");
+
+        var names = Epochs[0].Metrics.Keys.ToList();
+        var csv = new StringBuilder($"epoch,step,train_loss,dev_loss,{string.Join(',', names.Select(n => "dev_" + n))},seconds\n");
+        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+        foreach (var e in Epochs)
+            csv.Append($"{e.Epoch},{e.Step},{F(e.TrainLoss)},{F(e.DevLoss)},{string.Join(',', names.Select(n => F(e.Metrics[n])))},{F(e.Seconds)}\n");
+        AtomicFile.WriteAllText(Path.Combine(Options.Output, CurvesFile), csv.ToString());
+    }
+}

@@ -1,0 +1,39 @@
+using PoNet.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace PoNet.FineTuning;
+
+/// <summary>
+/// Long-document fine-tuning (PONET.md §5): a model pre-trained with P learned positions is given
+/// N &gt; P positions by tiling the P rows — 512 → 4096 repeats them 8 times — so row i of the new
+/// table is row i mod P of the old one and inputs of at most P tokens are computed exactly as before.
+/// </summary>
+public static class PositionEmbeddingTiling
+{
+    public const string Key = "ponet.embeddings.position_embeddings.weight";
+
+    /// <summary>A new config and state dict with max_position_embeddings = <paramref name="positions"/>; the inputs are not changed.</summary>
+    public static (PoNetConfig Config, Dictionary<string, Tensor> Weights) Extend(PoNetConfig config,
+        IReadOnlyDictionary<string, Tensor> weights, int positions)
+    {
+        int old = config.MaxPositionEmbeddings;
+        if (positions < old)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"{positions} positions: the model already has {old}; tiling only extends");
+        var key = weights.ContainsKey(Key) ? Key : "embeddings.position_embeddings.weight"; // bare PoNetModel checkpoints
+        if (!weights.TryGetValue(key, out var table))
+            throw new PoNetInputException($"the checkpoint has no {Key} to extend");
+        if (table.shape[0] != old)
+            throw new PoNetInputException($"{key} has {table.shape[0]} rows but max_position_embeddings is {old}");
+
+        var extended = new Dictionary<string, Tensor>(weights);
+        int repeats = (positions + old - 1) / old;
+        extended[key] = table.repeat(repeats, 1).narrow(0, 0, positions).contiguous();
+        // The position_ids buffer (0..P−1) would no longer fit; loading ignores it anyway.
+        extended.Remove("ponet.embeddings.position_ids");
+        extended.Remove("embeddings.position_ids");
+        var newConfig = config.Clone();
+        newConfig.MaxPositionEmbeddings = positions;
+        return (newConfig, extended);
+    }
+}

@@ -138,7 +138,7 @@ internal static class PretrainCommand
 
         var state = trainer.State;
         var png = Path.Combine(o.Output, PlotFile);
-        if (PretrainingCurves.MissingFontWarning() is { } warning) console.WriteLine($"warning: {warning}");
+        if (TrainingCurves.MissingFontWarning() is { } warning) console.WriteLine($"warning: {warning}");
         PretrainingCurves.SavePng(state, png);
         if (!finished)
         {

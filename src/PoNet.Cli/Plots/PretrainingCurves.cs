@@ -41,23 +41,4 @@ internal static class PretrainingCurves
         var png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
     }
-
-    /// <summary>ScottPlot draws no text without a TrueType/OpenType font: a warning to print when none is found (Linux), else null.</summary>
-    public static string? MissingFontWarning()
-    {
-        if (!OperatingSystem.IsLinux()) return null;
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        string[] roots = ["/usr/share/fonts", "/usr/local/share/fonts", Path.Combine(home, ".fonts"), Path.Combine(home, ".local/share/fonts")];
-        foreach (var root in roots.Where(Directory.Exists))
-        {
-            try
-            {
-                if (Directory.EnumerateFiles(root, "*.*", SearchOption.AllDirectories)
-                    .Any(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".otf", StringComparison.OrdinalIgnoreCase)))
-                    return null;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        }
-        return "no TrueType font found (looked in /usr/share/fonts and ~/.fonts): the plot has no text; install one, e.g. fonts-dejavu-core";
-    }
 }

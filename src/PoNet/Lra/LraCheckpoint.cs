@@ -1,3 +1,4 @@
+using PoNet.Training;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PoNet.Checkpoints;
@@ -82,8 +83,7 @@ public static class LraCheckpoint
         {
             var weights = model.state_dict();
             SafeTensors.Save(Path.Combine(tmp, "model.safetensors"), weights);
-            var (moments, steps) = OptimizerState(model, optimizer);
-            SafeTensors.Save(Path.Combine(tmp, "optimizer.safetensors"), moments);
+            var steps = AdamWState.Save(model, optimizer, Path.Combine(tmp, "optimizer.safetensors"));
             if (best is not null) SafeTensors.Save(Path.Combine(tmp, "best.safetensors"), best);
             state.OptimizerSteps = steps;
             state.Threads = torch.get_num_threads();
@@ -123,17 +123,7 @@ public static class LraCheckpoint
     {
         var modelPath = Path.Combine(checkpointDir, "model.safetensors");
         CopyInto(model.state_dict(), SafeTensors.Load(modelPath), modelPath);
-        var optimizerPath = Path.Combine(checkpointDir, "optimizer.safetensors");
-        var (moments, _) = OptimizerState(model, optimizer);
-        CopyInto(moments, SafeTensors.Load(optimizerPath), optimizerPath);
-        var names = model.named_parameters().Select(p => p.name).ToList();
-        var states = optimizer.state_dict().State;
-        for (int i = 0; i < names.Count; i++)
-        {
-            if (!state.OptimizerSteps.TryGetValue(names[i], out var step))
-                throw new PoNetInputException($"{Path.Combine(checkpointDir, "state.json")}: no optimizer step count for parameter '{names[i]}'");
-            ((AdamW.State)states[i]).step = step;
-        }
+        AdamWState.Restore(model, optimizer, Path.Combine(checkpointDir, "optimizer.safetensors"), state.OptimizerSteps);
     }
 
     /// <summary>Reads best.safetensors of a checkpoint, or null when it has none yet.</summary>
@@ -141,28 +131,6 @@ public static class LraCheckpoint
     {
         var path = Path.Combine(checkpointDir, "best.safetensors");
         return File.Exists(path) ? SafeTensors.Load(path) : null;
-    }
-
-    /// <summary>
-    /// AdamW's moments by parameter name, as live views of the optimizer's own tensors (the state list
-    /// follows the order of the parameters given to AdamW: model.parameters()), and its step counts.
-    /// </summary>
-    static (Dictionary<string, Tensor> moments, Dictionary<string, long> steps) OptimizerState(LraModel model, AdamW optimizer)
-    {
-        var names = model.named_parameters().Select(p => p.name).ToList();
-        var states = optimizer.state_dict().State;
-        if (states.Count != names.Count)
-            throw new InvalidOperationException($"AdamW holds {states.Count} states for {names.Count} parameters");
-        var moments = new Dictionary<string, Tensor>();
-        var steps = new Dictionary<string, long>();
-        for (int i = 0; i < names.Count; i++)
-        {
-            var s = (AdamW.State)states[i];
-            moments[names[i] + ".exp_avg"] = s.exp_avg;
-            moments[names[i] + ".exp_avg_sq"] = s.exp_avg_sq;
-            steps[names[i]] = s.step;
-        }
-        return (moments, steps);
     }
 
     /// <summary>Copies every tensor of <paramref name="source"/> into the same-named target, after checking names, shapes and dtypes all match.</summary>

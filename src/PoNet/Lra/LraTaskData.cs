@@ -47,7 +47,7 @@ public static class LraTaskData
                 var folder = dataDir ?? Path.Combine(cacheDir, $"pathfinder32-200000-seed{DataSeed}");
                 if (dataDir is null && !File.Exists(Path.Combine(folder, "pathfinder-labels-idx1-ubyte")))
                 {
-                    log($"generating Pathfinder-32 (200k images, seed {DataSeed}) into {folder} (once, about a minute)");
+                    log($"generating Pathfinder-32 (200k images, seed {DataSeed}) into {folder} (once, a few minutes)");
                     new PathfinderGenerator().Generate(200_000, DataSeed, progress).Save(folder);
                 }
                 return Singles(ShiftPixels(PathfinderDataset.Load(folder).ToSplit()), config, "Pathfinder-32", log);

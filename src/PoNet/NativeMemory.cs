@@ -38,11 +38,24 @@ public static partial class NativeMemory
     /// <summary>Current resident set size of this process in MiB (VmRSS), or null where /proc is unavailable.</summary>
     public static double? ResidentMegabytes() => ReadStatusKiB("VmRSS:") / 1024.0;
 
-    static long? ReadStatusKiB(string key)
+    /// <summary>Current resident set size of another process in MiB, or null where it cannot be read.</summary>
+    public static double? ResidentMegabytes(int pid) => ReadStatusKiB("VmRSS:", $"/proc/{pid}/status") / 1024.0;
+
+    /// <summary>Resets this process's VmHWM to its current RSS (Linux ≥ 4.0), so a measurement gets its own peak.</summary>
+    public static void ResetPeak()
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/self/status"))
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    static long? ReadStatusKiB(string key, string file = "/proc/self/status")
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
                 if (line.StartsWith(key, StringComparison.Ordinal))
                     return long.Parse(line[key.Length..].Trim().Split(' ')[0]);
         }

@@ -137,7 +137,7 @@ internal static class BenchCommand
         double peakSeen = 0;
         while (!child.WaitForExit(100))
         {
-            var rss = ChildResidentMb(child.Id);
+            var rss = NativeMemory.ResidentMegabytes(child.Id) ?? 0;
             peakSeen = Math.Max(peakSeen, rss);
             if (rss > maxMemoryMb)
             {
@@ -159,18 +159,6 @@ internal static class BenchCommand
             return new BenchResult { Mixer = spec.Mixer, Length = spec.Length, Status = oom ? "oom" : "error", Detail = firstLine.Trim() };
         }
         return JsonSerializer.Deserialize<BenchResult>(line)!;
-    }
-
-    static double ChildResidentMb(int pid)
-    {
-        try
-        {
-            foreach (var l in File.ReadLines($"/proc/{pid}/status"))
-                if (l.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    return long.Parse(l[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
-        return 0;
     }
 
     static string Csv(IEnumerable<BenchResult> results)

@@ -70,7 +70,7 @@ public static class BenchCell
     {
         torch.set_num_threads(spec.Threads);
         manual_seed(0);
-        ProcessMemoryReset();
+        NativeMemory.ResetPeak();
         var baseline = NativeMemory.ResidentMegabytes() ?? 0;
         var subject = Build(spec);
         var tokens = randint(1, 500, [spec.BatchSize, spec.Length], dtype: ScalarType.Int64);
@@ -162,7 +162,7 @@ public static class BenchCell
     static double Median(BenchSpec spec, Action action, ref double peak, double baseline)
     {
         for (int i = 0; i < spec.Warmup; i++) action();
-        ProcessMemoryReset();
+        NativeMemory.ResetPeak();
         var times = new List<double>();
         for (int i = 0; i < spec.Repeats; i++)
         {
@@ -203,14 +203,5 @@ public static class BenchCell
         var train = Median(spec, () => { using var s = NewDisposeScope(); Layers().backward(); }, ref ignored, 0);
         var gemm = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
         return (forward, train, 2.0 * rows * spec.Dim * spec.Dim / gemm / 1e9);
-    }
-
-    static void ProcessMemoryReset()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS (Linux ≥ 4.0)
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }

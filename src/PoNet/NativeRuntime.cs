@@ -32,10 +32,30 @@ public static partial class NativeRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
+    /// <summary>
+    /// Every large tensor libtorch allocates is fresh memory that the kernel maps in 4 KiB pages on
+    /// first touch. On this VM a page fault costs ~11 µs, so a [32, 4096, 320] linear output spent
+    /// 0.5 s faulting and 0.05 s computing (perf: 45 % of an op benchmark in exc_page_fault and
+    /// clear_page). With THP_MEM_ALLOC_ENABLE=1 libtorch aligns allocations of 2 MiB and more to
+    /// 2 MiB and asks for transparent huge pages (madvise), 512× fewer faults. libtorch reads the
+    /// variable once, so it is set in the native environment before libtorch loads; a value the
+    /// user set is left alone. Where the kernel has THP off, the advice is ignored.
+    /// </summary>
+    static void PreferHugePages()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") is not null) return;
+        try
+        {
+            SetEnv("THP_MEM_ALLOC_ENABLE", "1", 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
     public static void EnsureLoaded()
     {
         if (loaded) return;
         PreferPassiveOpenMpWaits();
+        PreferHugePages();
         string library = OperatingSystem.IsWindows() ? "LibTorchSharp.dll"
             : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
         var path = Path.Combine(AppContext.BaseDirectory, library);

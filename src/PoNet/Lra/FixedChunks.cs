@@ -30,10 +30,24 @@ public static class FixedChunks
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        long chunks = (n + segmentLength - 1) / segmentLength, padded = chunks * segmentLength;
-        var xp = padded == n ? x : nn.functional.pad(x, [0, 0, 0, padded - n], value: double.NegativeInfinity);
-        var max = xp.view(b, chunks, segmentLength, d).amax([2], keepdim: true);
-        var back = max.expand(b, chunks, segmentLength, d).reshape(b, padded, d);
-        return (padded == n ? back : back.narrow(1, 0, n)).MoveToOuterDisposeScope();
+        var rows = ChunkMaxRows(x, segmentLength);
+        var back = rows.expand(b, rows.shape[1], segmentLength, d).reshape(b, rows.shape[1] * segmentLength, d);
+        return back.narrow(1, 0, n).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The max of every chunk as one row: [B,N,D] → [B, chunks, 1, D] (the last chunk may be shorter).</summary>
+    public static Tensor ChunkMaxRows(Tensor x, long segmentLength)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], d = x.shape[2];
+        var xp = PadToChunks(x, segmentLength, double.NegativeInfinity);
+        return xp.view(b, -1, segmentLength, d).amax([2], keepdim: true).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>x [B,N,D] padded along N with <paramref name="value"/> to a multiple of seg_len; x itself when N already is one.</summary>
+    public static Tensor PadToChunks(Tensor x, long segmentLength, double value = 0)
+    {
+        long n = x.shape[1], padded = (n + segmentLength - 1) / segmentLength * segmentLength;
+        return padded == n ? x.alias() : nn.functional.pad(x, [0, 0, 0, padded - n], value: value);
     }
 }

@@ -5,33 +5,17 @@ using static TorchSharp.torch.nn;
 
 namespace PoNet.Lra;
 
-/// <summary>
-/// Dropout that draws its masks from a generator the model owns instead of torch's global one, so a
-/// run's randomness is its own even while other threads use torch (xunit runs tests in parallel).
-/// Same computation as torch's dropout: x ⊙ Bernoulli(1−p) / (1−p) in training, identity in eval.
-/// </summary>
-public sealed class LraDropout(double p, Generator generator) : Module<Tensor, Tensor>(nameof(LraDropout))
-{
-    public override Tensor forward(Tensor x)
-    {
-        if (!training || p == 0) return x.alias();
-        using var scope = NewDisposeScope();
-        var keep = empty_like(x).bernoulli_(1 - p, generator);
-        return (x * keep).div_(1 - p).MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>Word + learned absolute position embeddings (both N(0, 0.02)), dropout; no LayerNorm, no token types.</summary>
 public sealed class LraEmbeddings : Module<Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings;
     readonly LraDropout dropout;
 
-    public LraEmbeddings(LraConfig config, Generator generator) : base("embeddings")
+    public LraEmbeddings(LraConfig config, DropoutMasks masks) : base("embeddings")
     {
         word_embeddings = Embedding(config.VocabSize, config.Dim);
         position_embeddings = Embedding(config.MaxLength, config.Dim);
-        dropout = new LraDropout(config.Dropout, generator);
+        dropout = new LraDropout(config.Dropout, masks);
         RegisterComponents();
     }
 
@@ -51,14 +35,14 @@ public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
     readonly Linear ffn1, ffn2;
     readonly LraDropout dropout;
 
-    public LraBlock(LraConfig config, Generator generator) : base("block")
+    public LraBlock(LraConfig config, DropoutMasks masks) : base("block")
     {
         norm1 = LayerNorm(config.Dim);
         mixer = TokenMixer.Create(config);
         norm2 = LayerNorm(config.Dim);
         ffn1 = Linear(config.Dim, config.Ffn);
         ffn2 = Linear(config.Ffn, config.Dim);
-        dropout = new LraDropout(config.Dropout, generator);
+        dropout = new LraDropout(config.Dropout, masks);
         RegisterComponents();
     }
 
@@ -76,7 +60,7 @@ public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
 /// <summary>
 /// The LRA encoder of PONET.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
 /// zero. Token id 0 is padding. Output [B,N,D]. Its dropout masks come from
-/// <see cref="DropoutGenerator"/>; parameters are initialised by torch's global generator unless
+/// <see cref="DropoutMasks"/>; parameters are initialised by torch's global generator unless
 /// <see cref="LraModel.ResetParameters"/> is called.
 /// </summary>
 public sealed class LraEncoder : Module<Tensor, Tensor>
@@ -87,9 +71,9 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
 
     public LraEncoder(LraConfig config) : base("encoder")
     {
-        DropoutGenerator = new Generator(0, CPU);
-        embeddings = new LraEmbeddings(config, DropoutGenerator);
-        layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config, DropoutGenerator)).ToArray());
+        DropoutMasks = new DropoutMasks(0);
+        embeddings = new LraEmbeddings(config, DropoutMasks);
+        layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config, DropoutMasks)).ToArray());
         norm = LayerNorm(config.Dim);
         RegisterComponents();
         using (no_grad())
@@ -97,8 +81,8 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
                 if (module is Embedding e) init.normal_(e.weight!, 0, 0.02);
     }
 
-    /// <summary>The generator of every dropout mask in the encoder; seed it before a training step.</summary>
-    public Generator DropoutGenerator { get; }
+    /// <summary>The source of every dropout mask in the encoder; reseed it before a training step.</summary>
+    public DropoutMasks DropoutMasks { get; }
 
     public IEnumerable<TokenMixer> Mixers => layers.Select(l => l.Mixer);
 
@@ -111,7 +95,8 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
         var m = MixerInputs.FromValid(valid);
         var x = embeddings.forward(tokens);
         foreach (var layer in layers) x = layer.forward(x, m);
-        return norm.forward(x).masked_fill(m.Pad, 0f).MoveToOuterDisposeScope();
+        var h = norm.forward(x);
+        return (m.HasPadding ? h.masked_fill(m.Pad, 0f) : h).MoveToOuterDisposeScope();
     }
 }
 

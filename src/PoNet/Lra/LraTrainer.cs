@@ -172,7 +172,7 @@ public sealed class LraTrainer : IDisposable
             options.LearningRate = lr;
             options.beta1 = beta1;
         }
-        Model.Encoder.DropoutGenerator.manual_seed(SplitMix.StepSeed(Config.Seed, step)); // this step's dropout masks
+        Model.Encoder.DropoutMasks.Reseed(SplitMix.StepSeed(Config.Seed, step)); // this step's dropout masks
         optimizer.zero_grad();
         for (int a = 0; a < Config.Accumulate; a++)
         {

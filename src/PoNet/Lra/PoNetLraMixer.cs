@@ -57,38 +57,73 @@ public sealed class PoNetLraMixer : TokenMixer
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        // One D×kD GEMM for the k active projections instead of k D×D ones.
-        Linear[] active = new[] { dense_local, dense_segment, dense_q, dense_k, dense_o }.OfType<Linear>().ToArray();
-        var parts = functional.linear(x, cat(active.Select(l => (Tensor)l.weight!).ToArray(), 0),
-            cat(active.Select(l => (Tensor)l.bias!).ToArray(), 0)).chunk(active.Length, -1);
-        int next = 0;
-        Tensor? local = UsesLocal ? parts[next++] : null, segment = UsesSegment ? parts[next++] : null;
-        Tensor? q = UsesGlobal ? parts[next++] : null, k = UsesGlobal ? parts[next++] : null;
-        Tensor? o = Multiplies ? parts[next++] : null;
-
-        Tensor? pooled = null; // g2 + S, the part that O gates
-        if (UsesGlobal)
+        // The per-token projections (L0, S0, O) as one D×kD GEMM. Q and K are never formed per token: see GlobalAggregation.
+        Linear[] perToken = new[] { dense_local, dense_segment, dense_o }.OfType<Linear>().ToArray();
+        Tensor? local = null, segment = null, o = null;
+        if (perToken.Length > 0)
         {
-            var qh = q!.view(b, n, heads, headDim);
-            var kh = k!.view(b, n, heads, headDim);
-            var g = (qh * m.Valid.view(b, n, 1, 1)).sum(1) / m.ValidCount;                  // [B,H,dh]
-            var scores = (kh * g.unsqueeze(1)).sum(-1) / Math.Sqrt(headDim);               // [B,N,H]
-            var p = scores.masked_fill(m.Pad, -10000f).softmax(1);
-            pooled = (p.unsqueeze(-1) * kh).sum(1).view(b, 1, d);                           // [B,1,D]
+            var parts = functional.linear(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
+                cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0));
+            int pooledParts = (UsesLocal ? 1 : 0) + (UsesSegment ? 1 : 0), next = 0;
+            // Pads become −10000 before either max pool: one masked_fill over L0 and S0 together.
+            var pools = pooledParts == 0 ? null : parts.narrow(-1, 0, pooledParts * d);
+            if (pools is not null && m.HasPadding) pools = pools.masked_fill(m.Pad, -10000f);
+            if (UsesLocal) local = pools!.narrow(-1, d * next++, d);
+            if (UsesSegment) segment = pools!.narrow(-1, d * next++, d);
+            if (Multiplies) o = parts.narrow(-1, pooledParts * d, d);
         }
+
+        Tensor? g2 = UsesGlobal ? GlobalAggregation(x, m) : null;                 // [B,1,D]
+        Tensor? y = null;
         if (UsesSegment)
         {
-            var s = FixedChunks.ChunkMax(segment!.masked_fill(m.Pad, -10000f), segmentLength);
-            pooled = pooled is null ? s : pooled + s;
+            // S stays one row per chunk, [B,C,1,D]; it is broadcast over the chunk only where it meets O or L.
+            long segLen = Math.Min(segmentLength, n), chunks = (n + segLen - 1) / segLen;
+            var chunkMax = FixedChunks.ChunkMaxRows(segment!, segLen);
+            var gate = g2 is null ? chunkMax : chunkMax + g2.unsqueeze(1);
+            var other = Multiplies ? o! : null;
+            var full = other is null
+                ? gate.expand(b, chunks, segLen, d)
+                : FixedChunks.PadToChunks(other, segLen).view(b, chunks, segLen, d) * gate;
+            y = full.reshape(b, chunks * segLen, d);
+            if (chunks * segLen != n) y = y.narrow(1, 0, n);
         }
-        Tensor? y = pooled is null ? null : Multiplies ? pooled * o! : pooled;
+        else if (g2 is not null)
+        {
+            y = Multiplies ? o! * g2 : g2;
+        }
         if (UsesLocal)
         {
             // max_pool1d pads with −inf, so neighbours outside the sequence are ignored.
-            var l = functional.max_pool1d(local!.masked_fill(m.Pad, -10000f).transpose(1, 2), 3, 1, 1).transpose(1, 2);
+            var l = functional.max_pool1d(local!.transpose(1, 2), 3, 1, 1).transpose(1, 2);
             y = y is null ? l : y + l;
         }
-        y = y!.expand(b, n, d).masked_fill(m.Pad, 0f);
+        y = y!.expand(b, n, d);
+        if (m.HasPadding) y = y.masked_fill(m.Pad, 0f);
         return dense.forward(y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// g2 of GA, [B,1,D], without projecting Q and K at every token (both are linear in X). Per head h,
+    /// with W_h the rows of head h: g_h = (masked mean of X)·W_qhᵀ + b_qh; the score of token l is
+    /// ⟨g_h, K_lh⟩/√dh = X_l·(W_khᵀ g_h)/√dh + ⟨g_h, b_kh⟩/√dh, whose last term is the same for every l
+    /// and so drops out of the softmax over l (pads are set to −10000 as before); and because the
+    /// weights p_lh sum to 1, g2_h = Σ_l p_lh K_lh = (Σ_l p_lh X_l)·W_khᵀ + b_kh. Two batched matmuls
+    /// over X replace two [B,N,D] projections and their element-wise products.
+    /// </summary>
+    Tensor GlobalAggregation(Tensor x, MixerInputs m)
+    {
+        long b = x.shape[0], d = x.shape[2];
+        var mean = m.HasPadding
+            ? matmul(m.Valid.to_type(x.dtype).unsqueeze(1), x) / m.ValidCount                     // [B,1,D]
+            : x.mean([1], keepdim: true);
+        var g = functional.linear(mean, dense_q!.weight!, dense_q.bias).view(b, heads, 1, headDim);  // [B,H,1,dh]
+        var wk = dense_k!.weight!.view(heads, headDim, d);                                      // [H,dh,D]
+        var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                              // [B,H,D]
+        var scores = matmul(x, u.transpose(1, 2));                                                // [B,N,H]
+        if (m.HasPadding) scores = scores.masked_fill(m.Pad, -10000f);
+        var p = scores.softmax(1);
+        var z = matmul(p.transpose(1, 2), x);                                                     // [B,H,D]
+        return matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + dense_k.bias!;          // [B,1,D]
     }
 }

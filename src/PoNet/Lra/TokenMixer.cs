@@ -8,7 +8,8 @@ namespace PoNet.Lra;
 public sealed record MixerInputs(
     Tensor Valid,         // [B,N] bool, true for real tokens
     Tensor Pad,           // [B,N,1] bool, true for padding
-    Tensor ValidCount)    // [B,1,1] float, number of real tokens (at least 1)
+    Tensor ValidCount,    // [B,1,1] float, number of real tokens (at least 1)
+    bool HasPadding)      // false when every position of the batch is a real token, so masks can be skipped
 {
     /// <summary>Token id 0 is padding. The tensors join the caller's dispose scope.</summary>
     public static MixerInputs FromTokens(Tensor tokens) => FromValid(tokens.ne(0));
@@ -16,7 +17,7 @@ public sealed record MixerInputs(
     public static MixerInputs FromValid(Tensor valid)
     {
         var count = valid.sum(1, type: ScalarType.Float32).clamp_min(1).view(-1, 1, 1);
-        return new MixerInputs(valid, valid.logical_not().unsqueeze(-1), count);
+        return new MixerInputs(valid, valid.logical_not().unsqueeze(-1), count, !valid.all().item<bool>());
     }
 }
 

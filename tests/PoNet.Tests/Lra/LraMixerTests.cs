@@ -68,21 +68,37 @@ public class LraMixerTests
         Assert.Equal(0, h1[0, 7..].abs().sum().item<float>()); // padded outputs are zero
     }
 
-    [Fact]
-    public void PoNetMixerMatchesANaiveImplementationInEveryVariant()
+    [Theory]
+    [InlineData(11, 3, false)]  // seg_len 4: the last chunk is shorter
+    [InlineData(12, 4, false)]  // seg_len 4: N a multiple of it
+    [InlineData(12, 4, true)]   // no padding at all: the masks are skipped
+    [InlineData(12, 1, false)]  // seg_len 13 > N: one chunk
+    public void PoNetMixerMatchesANaiveImplementationInEveryVariantWithGradients(int n, int segments, bool full)
     {
         foreach (var fusion in new[] { PoNetFusion.Multiply, PoNetFusion.Add })
             for (int mask = 0; mask < 7; mask++)
             {
-                var config = Tiny() with { Ablate = (PoNetBranches)mask, Fusion = fusion };
+                var config = Tiny() with { Ablate = (PoNetBranches)mask, Fusion = fusion, MaxLength = n, Segments = segments };
                 manual_seed(6);
                 using var mixer = new PoNetLraMixer(config);
-                using var x = randn(2, 11, 8);
-                using var valid = Valid();
-                using var _ = no_grad();
-                using var fast = mixer.forward(x, MixerInputs.FromValid(valid));
-                using var slow = NaivePoNet(mixer, config, x, valid);
-                Assert.True(fast.allclose(slow, 1e-5, 1e-5), $"ablate {config.Ablate}, fusion {fusion}");
+                using var x = randn(2, n, 8);
+                using var valid = full ? ones(2, n, dtype: ScalarType.Bool) : Valid(n);
+                var inputs = MixerInputs.FromValid(valid);
+                Assert.Equal(!full, inputs.HasPadding);
+                using var xFast = x.detach().requires_grad_(true);
+                using var xSlow = x.detach().requires_grad_(true);
+                using var fast = mixer.forward(xFast, inputs);
+                using var weights = randn(2, n, 8);
+                (fast * weights).sum().backward();
+                var fastGrads = mixer.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+                mixer.zero_grad();
+                using var slow = NaivePoNet(mixer, config, xSlow, valid);
+                (slow * weights).sum().backward();
+                var what = $"N {n}, segments {segments}, full {full}, ablate {config.Ablate}, fusion {fusion}";
+                Assert.True(fast.allclose(slow, 1e-5, 1e-5), what);
+                Assert.True(xFast.grad!.allclose(xSlow.grad!, 1e-4, 1e-4), what + ": dX");
+                foreach (var (name, p) in mixer.named_parameters())
+                    Assert.True(fastGrads[name].allclose(p.grad!, 1e-4, 1e-4), $"{what}: d{name}");
             }
     }
 
@@ -170,7 +186,7 @@ public class LraMixerTests
     /// <summary>PONET.md §1/§6 written out directly: separate projections, explicit loops for the pools.</summary>
     static Tensor NaivePoNet(PoNetLraMixer mixer, LraConfig c, Tensor x, Tensor valid)
     {
-        var p = mixer.state_dict();
+        var p = mixer.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Tensor Proj(string name) => nn.functional.linear(x, p[name + ".weight"], p[name + ".bias"]);
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
         int h = c.Heads, dh = c.HeadDim, segLen = c.SegmentLength;

@@ -80,22 +80,46 @@ public class LraTrainerTests
     }
 
     [Fact]
-    public void DropoutDrawsFromItsOwnGeneratorAndIsOffInEval()
+    public void DropoutDrawsFromItsOwnSeedAndIsOffInEval()
     {
-        using var g = new Generator(5, CPU);
-        using var dropout = new LraDropout(0.5, g);
+        var masks = new DropoutMasks(5);
+        using var dropout = new LraDropout(0.5, masks);
         using var x = ones(4000);
         using var y1 = dropout.forward(x);
         var kept = y1.count_nonzero().item<long>();
         Assert.InRange(kept, 1800, 2200);
         Assert.Equal(2f * kept, y1.sum().item<float>());
-        g.manual_seed(5);
+        using var next = dropout.forward(x);
+        Assert.False(y1.eq(next).all().item<bool>()); // a new mask per call
+        masks.Reseed(5);
         manual_seed(99);
         using var y2 = dropout.forward(x);
         Assert.True(y1.eq(y2).all().item<bool>());
         dropout.eval();
         using var y3 = dropout.forward(x);
         Assert.True(y3.eq(x).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(0.9)]
+    [InlineData(0.3)]
+    public void DropoutMasksKeepTheirShareAcrossBlocksAndScaleExactly(double keep)
+    {
+        // 300k elements: several 64 Ki blocks, each its own stream.
+        var masks = new DropoutMasks(11);
+        using var scale = masks.Scale([3, 1000, 100], keep);
+        Assert.Equal(ScalarType.Float32, scale.dtype);
+        Assert.Equal(new long[] { 3, 1000, 100 }, scale.shape);
+        var inverse = (float)(65536.0 / DropoutMasks.Threshold(keep));
+        Assert.True(scale.eq(0).logical_or(scale.eq(inverse)).all().item<bool>()); // 0 or exactly 1 / P(keep)
+        using var dropped = scale.eq(0);
+        var share = 1 - dropped.to_type(ScalarType.Float64).mean().item<double>();
+        Assert.InRange(share, keep - 0.005, keep + 0.005); // σ ≈ 0.001
+        // Every block holds about the same share: no block repeats another or is all kept.
+        var perBlock = dropped.flatten().narrow(0, 0, 4 * 65536).view(4, 65536).logical_not().to_type(ScalarType.Float64).mean([1]);
+        Assert.True(perBlock.sub(keep).abs().max().item<double>() < 0.01);
+        Assert.False(perBlock[0].eq(perBlock[1]).item<bool>() && perBlock[1].eq(perBlock[2]).item<bool>());
+        Assert.InRange(DropoutMasks.Threshold(keep) / 65536.0, keep - 1e-5, keep + 1e-5);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var mixers = new Option<string>("--mixers") { Description = "Comma-separated: ponet, transformer, fnet", DefaultValueFactory = _ => "ponet,transformer,fnet" };
+        var mixers = new Option<string>("--mixers") { Description = "Comma-separated: ponet, transformer (libtorch's fused attention), transformer-explicit (softmax(QKᵀ)V in memory, as the paper's baseline), fnet", DefaultValueFactory = _ => "ponet,transformer,fnet" };
         var lengths = new Option<string>("--lengths") { Description = "Comma-separated sequence lengths", DefaultValueFactory = _ => "512,1024,2048,4096,8192,16384" };
         var arch = new Option<string>("--arch") { Description = "lra: the LRA encoder (PONET.md §6); bert: the pretrained PoNet layout (§1, ponet only)", DefaultValueFactory = _ => "lra" };
         arch.AcceptOnlyFromAmong("lra", "bert");
@@ -58,8 +58,8 @@ internal static class BenchCommand
             };
             var mixerList = SplitList(parse.GetValue(mixers)!, "--mixers");
             foreach (var m in mixerList)
-                if (m is not ("ponet" or "transformer" or "fnet"))
-                    throw new PoNetInputException($"--mixers: '{m}' is not one of ponet, transformer, fnet");
+                if (!BenchCell.Mixers.Contains(m))
+                    throw new PoNetInputException($"--mixers: '{m}' is not one of {string.Join(", ", BenchCell.Mixers)}");
             var lengthList = SplitList(parse.GetValue(lengths)!, "--lengths").Select(l =>
                 int.TryParse(l, out var n) && n > 0 ? n : throw new PoNetInputException($"--lengths: '{l}' is not a positive integer")).ToList();
             if (spec.Dim % spec.Heads != 0) throw new PoNetInputException($"--dim {spec.Dim} is not divisible by --heads {spec.Heads}");
@@ -202,6 +202,26 @@ internal static class BenchCommand
         Table("training steps/s (× Transformer)", r => r.TrainStepsPerSecond, "F3", true);
         Table("inference tokens/s (× Transformer)", r => r.InferTokensPerSecond, "F0", true);
         Table("peak memory, MB above baseline (× Transformer)", r => r.PeakMemoryMb, "F0", false);
+        if (mixers.Contains("ponet") && mixers.Count > 1)
+        {
+            // The targets of the README in one place: PoNet against each baseline, per length.
+            var versus = new Table().Title("PoNet ÷ baseline: training steps/s, peak memory");
+            versus.AddColumn("baseline");
+            foreach (var n in lengths.Order()) versus.AddColumn(new TableColumn(n >= 1024 ? $"{n / 1024}K" : n.ToString(CultureInfo.InvariantCulture)).RightAligned());
+            foreach (var other in mixers.Where(m => m != "ponet"))
+            {
+                var row = new List<string> { other };
+                foreach (var n in lengths.Order())
+                {
+                    var (p, b) = (Cell("ponet", n), Cell(other, n));
+                    row.Add(p is { Status: "ok" } && b is { Status: "ok" } && b.TrainStepsPerSecond > 0 && b.PeakMemoryMb > 0
+                        ? string.Create(CultureInfo.InvariantCulture, $"{p.TrainStepsPerSecond / b.TrainStepsPerSecond:F2}×, {p.PeakMemoryMb / b.PeakMemoryMb:F2}×")
+                        : "-");
+                }
+                versus.AddRow(row.Select(Markup.Escape).ToArray());
+            }
+            console.Write(versus);
+        }
         if (results.Any(r => r.Mixer == "ponet" && r.Status == "ok"))
         {
             var flops = new Table().Title("PoNet: model FLOP rate vs this machine's matmul rate (same process)");

@@ -61,6 +61,8 @@ internal static class LraCommand
         };
         var fusion = new Option<string?>("--fusion") { Description = "PoNet pooling fusion: mul = (g + S) ⊙ O + L (paper), add = g + S + L" };
         fusion.AcceptOnlyFromAmong("mul", "add");
+        var attention = new Option<string?>("--attention") { Description = "Transformer attention kernel: sdpa = libtorch's fused kernel (default), explicit = softmax(QKᵀ)V with the N×N weights in memory, as the paper's baseline" };
+        attention.AcceptOnlyFromAmong("sdpa", "explicit");
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (results are reproducible for a fixed count)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default runs/lra-TASK-MIXER)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with its saved settings" };
@@ -68,7 +70,7 @@ internal static class LraCommand
 
         var command = new Command("lra", "Train and test a Long Range Arena classifier (PoNet, Transformer or FNet) as in the paper.");
         command.Arguments.Add(task);
-        Option[] hyper = [steps, batch, lr, warmup, maxLength, layers, dim, heads, ffn, segments, evalEvery, seed, accumulate, clip, ablate, fusion];
+        Option[] hyper = [steps, batch, lr, warmup, maxLength, layers, dim, heads, ffn, segments, evalEvery, seed, accumulate, clip, ablate, fusion, attention];
         foreach (var option in new Option[] { mixer, preset }.Concat(hyper).Concat([threads, output, resume, data]))
             command.Options.Add(option);
 
@@ -102,6 +104,9 @@ internal static class LraCommand
                 var fusionValue = parse.GetValue(fusion);
                 if (mixerKind != MixerKind.PoNet && (ablations != PoNetBranches.None || fusionValue is not null))
                     throw new PoNetInputException("--ablate and --fusion change the PoNet mixer; they need --mixer ponet");
+                var attentionValue = parse.GetValue(attention);
+                if (mixerKind != MixerKind.Transformer && attentionValue is not null)
+                    throw new PoNetInputException("--attention chooses the Transformer's attention kernel; it needs --mixer transformer");
                 var stepCount = parse.GetValue(steps) ?? baseConfig.Steps;
                 config = (baseConfig with
                 {
@@ -122,6 +127,7 @@ internal static class LraCommand
                     Clip = parse.GetValue(clip) ?? baseConfig.Clip,
                     Ablate = ablations,
                     Fusion = fusionValue == "add" ? PoNetFusion.Add : PoNetFusion.Multiply,
+                    Attention = attentionValue == "explicit" ? AttentionKernel.Explicit : AttentionKernel.Sdpa,
                 }).Validate();
             }
 

@@ -7,19 +7,23 @@ namespace PoNet.Lra;
 
 /// <summary>
 /// The Transformer baseline: multi-head softmax self-attention, softmax(Q·Kᵀ/√dh) · V, where padded
-/// keys get no weight, then merge heads and an output projection. Quadratic in N: an [B,H,N,N]
-/// score tensor exists (libtorch's scaled_dot_product_attention picks the kernel).
+/// keys get no weight, then merge heads and an output projection. Quadratic in N in time. In memory
+/// it depends on <see cref="AttentionKernel"/>: libtorch's scaled_dot_product_attention (default)
+/// never stores the [B,H,N,N] scores on CPU; <see cref="AttentionKernel.Explicit"/> writes the
+/// softmax out and keeps the weights for backward, as the paper's Transformer did.
 /// </summary>
 public sealed class AttentionMixer : TokenMixer
 {
     readonly Linear query, key, value, dense;
     readonly int heads, headDim;
+    readonly AttentionKernel kernel;
 
     public AttentionMixer(LraConfig config) : base(nameof(AttentionMixer))
     {
         int d = config.Dim;
         heads = config.Heads;
         headDim = config.HeadDim;
+        kernel = config.Attention;
         query = Linear(d, d);
         key = Linear(d, d);
         value = Linear(d, d);
@@ -36,7 +40,15 @@ public sealed class AttentionMixer : TokenMixer
             cat([query.bias!, key.bias!, value.bias!], 0));
         var heads4 = qkv.view(b, n, 3, heads, headDim).permute(2, 0, 3, 1, 4);             // [3,B,H,N,dh]
         var keep = m.Valid.view(b, 1, 1, n);                                               // true = may attend
-        var context = functional.scaled_dot_product_attention(heads4[0], heads4[1], heads4[2], keep);
+        Tensor context;
+        if (kernel == AttentionKernel.Sdpa)
+            context = functional.scaled_dot_product_attention(heads4[0], heads4[1], heads4[2], keep);
+        else
+        {
+            var scores = matmul(heads4[0], heads4[1].transpose(-1, -2)) / Math.Sqrt(headDim);    // [B,H,N,N]
+            if (m.HasPadding) scores = scores.masked_fill(keep.logical_not(), double.NegativeInfinity);
+            context = matmul(scores.softmax(-1), heads4[2]);
+        }
         return dense.forward(context.transpose(1, 2).reshape(b, n, d)).MoveToOuterDisposeScope();
     }
 }

@@ -39,6 +39,16 @@ public enum PoNetFusion
     [JsonStringEnumMemberName("add")] Add,
 }
 
+/// <summary>How the Transformer baseline computes softmax attention (see <see cref="AttentionMixer"/>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AttentionKernel>))]
+public enum AttentionKernel
+{
+    /// <summary>libtorch's scaled_dot_product_attention: on CPU a fused kernel that never stores the N×N scores.</summary>
+    [JsonStringEnumMemberName("sdpa")] Sdpa,
+    /// <summary>softmax(Q·Kᵀ/√dh)·V written out, the [B,H,N,N] scores and weights in memory, as the paper's baseline.</summary>
+    [JsonStringEnumMemberName("explicit")] Explicit,
+}
+
 /// <summary>
 /// Every hyperparameter of one LRA run: the model (PONET.md §6) and its optimisation. Defaults are
 /// the paper's model (2 layers, D 64, 2 heads, FFN 128, dropout 0.1); the data dimensions and the
@@ -66,6 +76,8 @@ public sealed record LraConfig
     [JsonPropertyName("segment_num")] public int Segments { get; init; } = 64;
     [JsonPropertyName("ablate")] public PoNetBranches Ablate { get; init; } = PoNetBranches.None;
     [JsonPropertyName("fusion")] public PoNetFusion Fusion { get; init; } = PoNetFusion.Multiply;
+    /// <summary>The Transformer's attention kernel; the same function either way, different time and memory.</summary>
+    [JsonPropertyName("attention")] public AttentionKernel Attention { get; init; } = AttentionKernel.Sdpa;
 
     // Optimisation
     /// <summary>Optimiser steps (each one batch of <see cref="BatchSize"/> examples).</summary>

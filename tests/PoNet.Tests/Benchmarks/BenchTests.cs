@@ -9,6 +9,7 @@ public class BenchCellTests
     [Theory]
     [InlineData("lra", "ponet")]
     [InlineData("lra", "transformer")]
+    [InlineData("lra", "transformer-explicit")]
     [InlineData("lra", "fnet")]
     [InlineData("bert", "ponet")]
     public void MeasuresEveryMixerOnATinyModel(string arch, string mixer)
@@ -89,7 +90,7 @@ public class BenchCommandTests
             Console.SetOut(previousOut);
             Console.SetError(previousError);
         }
-        Assert.Contains("'lstm' is not one of ponet, transformer, fnet", error.ToString());
+        Assert.Contains("'lstm' is not one of ponet, transformer, transformer-explicit, fnet", error.ToString());
         Assert.Contains("'abc' is not a positive integer", error.ToString());
     }
 }

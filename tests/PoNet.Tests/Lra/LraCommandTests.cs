@@ -33,6 +33,8 @@ public class LraCommandTests
     [Theory]
     [InlineData("synthetic --mixer transformer --ablate ga")]
     [InlineData("synthetic --ablate ga,smp,lmp")]
+    [InlineData("synthetic --attention explicit")]
+    [InlineData("synthetic --mixer transformer --attention flash")]
     [InlineData("synthetic --ablate xyz")]
     [InlineData("synthetic --mixer lstm")]
     [InlineData("synthetic --batch-size 10 --accumulate 3")]

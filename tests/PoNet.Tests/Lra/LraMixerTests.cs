@@ -162,11 +162,13 @@ public class LraMixerTests
             }
     }
 
-    [Fact]
-    public void AttentionMixerMatchesExplicitSoftmaxAttention()
+    [Theory]
+    [InlineData(AttentionKernel.Sdpa)]
+    [InlineData(AttentionKernel.Explicit)]
+    public void AttentionMixerMatchesExplicitSoftmaxAttention(AttentionKernel kernel)
     {
         manual_seed(8);
-        var config = Tiny(MixerKind.Transformer);
+        var config = Tiny(MixerKind.Transformer) with { Attention = kernel };
         using var mixer = new AttentionMixer(config);
         using var x = randn(2, 11, 8);
         using var valid = Valid();

@@ -14,7 +14,7 @@ public sealed class FourierMixer : TokenMixer
     public override Tensor forward(Tensor x, MixerInputs m)
     {
         using var scope = NewDisposeScope();
-        var clean = x.masked_fill(m.Pad, 0f);
+        var clean = m.ZeroPads(x);
         return fft.fft2(clean, dim: [-2, -1]).real.contiguous().MoveToOuterDisposeScope();
     }
 }

@@ -96,7 +96,7 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
         var x = embeddings.forward(tokens);
         foreach (var layer in layers) x = layer.forward(x, m);
         var h = norm.forward(x);
-        return (m.HasPadding ? h.masked_fill(m.Pad, 0f) : h).MoveToOuterDisposeScope();
+        return m.ZeroPads(h).MoveToOuterDisposeScope();
     }
 }
 

@@ -65,12 +65,18 @@ public sealed class PoNetLraMixer : TokenMixer
             var parts = functional.linear(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
                 cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0));
             int pooledParts = (UsesLocal ? 1 : 0) + (UsesSegment ? 1 : 0), next = 0;
-            // Pads become −10000 before either max pool: one masked_fill over L0 and S0 together.
-            var pools = pooledParts == 0 ? null : parts.narrow(-1, 0, pooledParts * d);
-            if (pools is not null && m.HasPadding) pools = pools.masked_fill(m.Pad, -10000f);
-            if (UsesLocal) local = pools!.narrow(-1, d * next++, d);
-            if (UsesSegment) segment = pools!.narrow(-1, d * next++, d);
-            if (Multiplies) o = parts.narrow(-1, pooledParts * d, d);
+            // split, not narrow: split's backward concatenates the gradients in one pass, where each
+            // narrow would scatter its gradient into a zero tensor of the full width.
+            long[] widths = Multiplies && pooledParts > 0 ? [pooledParts * d, d] : [(pooledParts + (Multiplies ? 1 : 0)) * d];
+            var groups = parts.split(widths, -1);
+            if (Multiplies) o = pooledParts > 0 ? groups[1] : groups[0];
+            if (pooledParts > 0)
+            {
+                // Pads become −10000 before either max pool, L0 and S0 in one operation.
+                var pools = m.FillPads(groups[0], -10000f).split(d, -1);
+                if (UsesLocal) local = pools[next++];
+                if (UsesSegment) segment = pools[next++];
+            }
         }
 
         Tensor? g2 = UsesGlobal ? GlobalAggregation(x, m) : null;                 // [B,1,D]
@@ -99,7 +105,7 @@ public sealed class PoNetLraMixer : TokenMixer
             y = y is null ? l : y + l;
         }
         y = y!.expand(b, n, d);
-        if (m.HasPadding) y = y.masked_fill(m.Pad, 0f);
+        y = m.ZeroPads(y);
         return dense.forward(y).MoveToOuterDisposeScope();
     }
 
@@ -115,13 +121,13 @@ public sealed class PoNetLraMixer : TokenMixer
     {
         long b = x.shape[0], d = x.shape[2];
         var mean = m.HasPadding
-            ? matmul(m.Valid.to_type(x.dtype).unsqueeze(1), x) / m.ValidCount                     // [B,1,D]
+            ? matmul(m.ValidScale.transpose(1, 2), x) / m.ValidCount                                // [B,1,D]
             : x.mean([1], keepdim: true);
         var g = functional.linear(mean, dense_q!.weight!, dense_q.bias).view(b, heads, 1, headDim);  // [B,H,1,dh]
         var wk = dense_k!.weight!.view(heads, headDim, d);                                      // [H,dh,D]
         var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                              // [B,H,D]
         var scores = matmul(x, u.transpose(1, 2));                                                // [B,N,H]
-        if (m.HasPadding) scores = scores.masked_fill(m.Pad, -10000f);
+        scores = m.FillPads(scores, -10000f);
         var p = scores.softmax(1);
         var z = matmul(p.transpose(1, 2), x);                                                     // [B,H,D]
         return matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + dense_k.bias!;          // [B,1,D]

@@ -9,7 +9,8 @@ public sealed record MixerInputs(
     Tensor Valid,         // [B,N] bool, true for real tokens
     Tensor Pad,           // [B,N,1] bool, true for padding
     Tensor ValidCount,    // [B,1,1] float, number of real tokens (at least 1)
-    bool HasPadding)      // false when every position of the batch is a real token, so masks can be skipped
+    bool HasPadding,      // false when every position of the batch is a real token, so masks can be skipped
+    Tensor ValidScale)    // [B,N,1] float, 1 for real tokens, 0 for padding
 {
     /// <summary>Token id 0 is padding. The tensors join the caller's dispose scope.</summary>
     public static MixerInputs FromTokens(Tensor tokens) => FromValid(tokens.ne(0));
@@ -17,8 +18,27 @@ public sealed record MixerInputs(
     public static MixerInputs FromValid(Tensor valid)
     {
         var count = valid.sum(1, type: ScalarType.Float32).clamp_min(1).view(-1, 1, 1);
-        return new MixerInputs(valid, valid.logical_not().unsqueeze(-1), count, !valid.all().item<bool>());
+        var pad = valid.logical_not().unsqueeze(-1);
+        return new MixerInputs(valid, pad, count, !valid.all().item<bool>(), valid.unsqueeze(-1).to_type(ScalarType.Float32));
     }
+
+    // x.masked_fill(Pad, v) with a mask broadcast over D runs a scalar loop in libtorch's CPU kernel:
+    // 144 ms on [32, 4096, 128] against 5 ms for a multiply. These give the same values and gradients
+    // (x·1 + 0 = x and x·0 + v = v exactly for finite x) with vectorised arithmetic.
+
+    /// <summary>x [B,N,·] with padded rows set to 0, exactly as masked_fill(Pad, 0); x itself without padding.</summary>
+    public Tensor ZeroPads(Tensor x) => HasPadding ? x * Scale(x) : x.alias();
+
+    /// <summary>x [B,N,·] with padded rows set to <paramref name="value"/>, exactly as masked_fill(Pad, value); x itself without padding.</summary>
+    public Tensor FillPads(Tensor x, float value)
+    {
+        if (!HasPadding) return x.alias();
+        using var scope = NewDisposeScope();
+        var scale = Scale(x);
+        return addcmul((1 - scale) * value, x, scale, 1).MoveToOuterDisposeScope();
+    }
+
+    Tensor Scale(Tensor x) => ValidScale.dtype == x.dtype ? ValidScale : ValidScale.to_type(x.dtype);
 }
 
 /// <summary>

@@ -235,3 +235,29 @@ public class LraMixerTests
         return nn.functional.linear(y, p["dense.weight"], p["dense.bias"]);
     }
 }
+
+public class MixerInputsTests
+{
+    [Fact]
+    public void ZeroAndFillPadsGiveMaskedFillsValuesAndGradientsExactly()
+    {
+        manual_seed(12);
+        using var valid = stack([arange(9).lt(5), ones(9, dtype: ScalarType.Bool)]);
+        var m = MixerInputs.FromValid(valid);
+        using var x = (randn(2, 9, 6) * 1000).requires_grad_(true);
+        using var weights = randn(2, 9, 6);
+        foreach (var value in new[] { 0f, -10000f })
+        {
+            using var reference = x.masked_fill(m.Pad, value);
+            using var fast = value == 0 ? m.ZeroPads(x) : m.FillPads(x, value);
+            Assert.True(reference.eq(fast).all().item<bool>());
+            var g1 = torch.autograd.grad([(reference * weights).sum()], [x])[0];
+            var g2 = torch.autograd.grad([(fast * weights).sum()], [x])[0];
+            Assert.True(g1.eq(g2).all().item<bool>());
+        }
+        // Without padding both are the input itself.
+        var full = MixerInputs.FromValid(ones(2, 9, dtype: ScalarType.Bool));
+        Assert.False(full.HasPadding);
+        Assert.True(full.FillPads(x, -10000f).eq(x).all().item<bool>());
+    }
+}

@@ -45,7 +45,8 @@ public sealed class AttentionMixer : TokenMixer
             context = functional.scaled_dot_product_attention(heads4[0], heads4[1], heads4[2], keep);
         else
         {
-            var scores = matmul(heads4[0], heads4[1].transpose(-1, -2)) / Math.Sqrt(headDim);    // [B,H,N,N]
+            // Q is scaled before the product so that only the scores and the weights are N×N.
+            var scores = matmul(heads4[0] / Math.Sqrt(headDim), heads4[1].transpose(-1, -2));    // [B,H,N,N]
             if (m.HasPadding) scores = scores.masked_fill(keep.logical_not(), double.NegativeInfinity);
             context = matmul(scores.softmax(-1), heads4[2]);
         }

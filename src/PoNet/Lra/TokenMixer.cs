@@ -22,23 +22,11 @@ public sealed record MixerInputs(
         return new MixerInputs(valid, pad, count, !valid.all().item<bool>(), valid.unsqueeze(-1).to_type(ScalarType.Float32));
     }
 
-    // x.masked_fill(Pad, v) with a mask broadcast over D runs a scalar loop in libtorch's CPU kernel:
-    // 144 ms on [32, 4096, 128] against 5 ms for a multiply. These give the same values and gradients
-    // (x·1 + 0 = x and x·0 + v = v exactly for finite x) with vectorised arithmetic.
+    /// <summary>x [B,N,·] with padded rows set to 0, as masked_fill(Pad, 0) (<see cref="MaskOps"/>); x itself without padding.</summary>
+    public Tensor ZeroPads(Tensor x) => HasPadding ? MaskOps.Fill(x, ValidScale, 0) : x.alias();
 
-    /// <summary>x [B,N,·] with padded rows set to 0, exactly as masked_fill(Pad, 0); x itself without padding.</summary>
-    public Tensor ZeroPads(Tensor x) => HasPadding ? x * Scale(x) : x.alias();
-
-    /// <summary>x [B,N,·] with padded rows set to <paramref name="value"/>, exactly as masked_fill(Pad, value); x itself without padding.</summary>
-    public Tensor FillPads(Tensor x, float value)
-    {
-        if (!HasPadding) return x.alias();
-        using var scope = NewDisposeScope();
-        var scale = Scale(x);
-        return addcmul((1 - scale) * value, x, scale, 1).MoveToOuterDisposeScope();
-    }
-
-    Tensor Scale(Tensor x) => ValidScale.dtype == x.dtype ? ValidScale : ValidScale.to_type(x.dtype);
+    /// <summary>x [B,N,·] with padded rows set to <paramref name="value"/>, as masked_fill(Pad, value) (<see cref="MaskOps"/>); x itself without padding.</summary>
+    public Tensor FillPads(Tensor x, float value) => HasPadding ? MaskOps.Fill(x, ValidScale, value) : x.alias();
 }
 
 /// <summary>

@@ -47,7 +47,9 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
         var bias = cat([dense_local.bias!, dense_segment.bias!, dense_q.bias!, dense_k.bias!, dense_o.bias!], 0);
         var parts = ComputePrecision.Linear(x, weight, bias).chunk(5, -1);
         Tensor local = parts[0], segment = parts[1], q = parts[2], k = parts[3], o = parts[4];
-        var pad = ctx.Valid.logical_not().unsqueeze(-1);
+        // 0/1 masks for MaskOps.Fill (masked_fill by arithmetic: the same values, several times faster here).
+        var keep = ctx.Valid.unsqueeze(-1).to_type(x.dtype);                                   // [B,N,1]
+        var notSpecial = ctx.Special is null ? null : ctx.Special.logical_not().to_type(x.dtype);
 
         // Global aggregation: masked mean of Q is one query per head; attend over K (keys = values).
         var qh = q.view(b, n, heads, headDim);
@@ -58,11 +60,10 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
         var g2 = (p.unsqueeze(-1) * kh).sum(1).view(b, 1, d);                               // [B,1,D]
 
         // Segment max-pooling.
-        var s = Segments.SegmentMax(segment.masked_fill(pad, -10000f), ctx.SegmentIndex, ctx.NumSegments);
+        var s = Segments.SegmentMax(MaskOps.Fill(segment, keep, -10000f), ctx.SegmentIndex, ctx.NumSegments);
 
         // Local max-pooling, window 3, stride 1; max_pool1d pads with -inf, so outside neighbours are ignored.
-        var localMasked = ctx.Special is null ? local.masked_fill(pad, -10000f)
-            : local.masked_fill(pad.logical_or(ctx.Special), -10000f);
+        var localMasked = MaskOps.Fill(local, notSpecial is null ? keep : keep * notSpecial, -10000f);
         var l = functional.max_pool1d(localMasked.transpose(1, 2), 3, 1, 1).transpose(1, 2);
 
         if (ctx.Trace is { } trace)
@@ -70,14 +71,14 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
             trace.LocalMax.Add(l.detach().clone().DetachFromDisposeScope());
             trace.SegmentMax.Add(s.detach().clone().DetachFromDisposeScope());
         }
-        if (ctx.Special is not null)
+        if (notSpecial is not null)
         {
-            s = s.masked_fill(ctx.Special, 0f);
-            l = l.masked_fill(ctx.Special, 0f);
+            s = MaskOps.Fill(s, notSpecial, 0f);
+            l = MaskOps.Fill(l, notSpecial, 0f);
         }
 
         // Pooling fusion.
-        var y = ((g2 + s) * o + l).masked_fill(pad, 0f);
+        var y = MaskOps.Fill((g2 + s) * o + l, keep, 0f);
         ctx.Trace?.AttnContext.Add(y.detach().clone().DetachFromDisposeScope());
         return y.MoveToOuterDisposeScope();
     }

@@ -4,66 +4,6 @@ using static TorchSharp.torch;
 namespace PoNet.Lra;
 
 /// <summary>
-/// The dropout masks of one model, drawn on the .NET side from its own seed instead of torch's
-/// generators. libtorch's CPU bernoulli_ is a serial loop on AMD CPUs (its MKL path is Intel-only):
-/// 50 ms for a [32, 4096, 64] mask, and the 7 masks of a 2-layer LRA step took 0.6 s of a 1.7 s step.
-/// Here each mask is cut into blocks of 64 Ki elements, each block an independent SplitMix64 stream
-/// seeded from (seed, mask number, block), filled in parallel: the masks depend only on the seed
-/// and the order of the calls, never on the thread count, and other threads using torch do not
-/// disturb them. An element is kept when a 16-bit draw is below round(keep·65536), so the keep
-/// probability is a multiple of 2⁻¹⁶ (0.9 → 0.899994) and the scale is its exact inverse.
-/// </summary>
-public sealed class DropoutMasks
-{
-    const int BlockElements = 1 << 16;
-    ulong seed, calls;
-    float[] buffer = [];
-
-    public DropoutMasks(long seed) => Reseed(seed);
-
-    /// <summary>Restarts the sequence of masks: the next masks are those after <c>new DropoutMasks(seed)</c>.</summary>
-    public void Reseed(long seed)
-    {
-        this.seed = SplitMix.Mix((ulong)seed);
-        calls = 0;
-    }
-
-    /// <summary>The 16-bit threshold for a keep probability: an element is kept when its draw is below it.</summary>
-    public static int Threshold(double keepProbability) => (int)Math.Round(Math.Clamp(keepProbability, 0, 1) * 65536);
-
-    /// <summary>
-    /// A float32 tensor of <paramref name="shape"/>: 0 where an element is dropped (probability 1 − keep),
-    /// else 1 / P(keep). Float rather than bool so that applying it is one vectorised multiply in
-    /// forward and in backward (torch's masked_fill kernel is not vectorised: 9 % of a step).
-    /// </summary>
-    public Tensor Scale(long[] shape, double keepProbability)
-    {
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(shape), $"a dropout mask of {count} elements is larger than one .NET array");
-        int threshold = Threshold(keepProbability);
-        ulong callSeed = SplitMix.Mix(seed ^ ++calls * 0x9E3779B97F4A7C15UL);
-        float scale = threshold == 0 ? 0f : (float)(65536.0 / threshold);
-        if (buffer.Length < count) buffer = new float[count];
-        var data = buffer;
-        int blocks = (int)((count + BlockElements - 1) / BlockElements);
-        Parallel.For(0, blocks, block =>
-        {
-            ulong state = SplitMix.Mix(callSeed + (ulong)block * 0xD1B54A32D192ED03UL);
-            int start = block * BlockElements, end = (int)Math.Min(count, start + (long)BlockElements);
-            for (int i = start; i < end; i += 4)
-            {
-                ulong r = SplitMix.Next(ref state);
-                for (int j = 0; j < 4 && i + j < end; j++, r >>= 16)
-                    data[i + j] = (int)(r & 0xFFFF) < threshold ? scale : 0f;
-            }
-        });
-        var mask = empty(shape, ScalarType.Float32);
-        mask.bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan(0, (int)count));
-        return mask;
-    }
-}
-
-/// <summary>
 /// Dropout with masks from the model's <see cref="DropoutMasks"/>: x ⊙ keep / P(keep) in training,
 /// identity in eval, as torch's dropout, with P(keep) a multiple of 2⁻¹⁶ (see <see cref="DropoutMasks"/>).
 /// </summary>

@@ -218,13 +218,13 @@ public sealed class PoNetForMaskedLM : PoNetTaskModel
 public sealed class PoNetForSequenceClassification : PoNetTaskModel
 {
     readonly PoNetModel ponet;
-    readonly Dropout dropout;
+    readonly SeededDropout dropout;
     readonly Linear classifier;
 
     public PoNetForSequenceClassification(PoNetConfig config) : base(nameof(PoNetForSequenceClassification), config)
     {
         ponet = new PoNetModel(config);
-        dropout = Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        dropout = new SeededDropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
         PoNetModel.InitWeights(this, config);
@@ -262,13 +262,13 @@ public sealed class PoNetForSequenceClassification : PoNetTaskModel
 public sealed class PoNetForTokenClassification : PoNetTaskModel
 {
     readonly PoNetModel ponet;
-    readonly Dropout dropout;
+    readonly SeededDropout dropout;
     readonly Linear classifier;
 
     public PoNetForTokenClassification(PoNetConfig config) : base(nameof(PoNetForTokenClassification), config)
     {
         ponet = new PoNetModel(config, addPoolingLayer: false);
-        dropout = Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        dropout = new SeededDropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = Linear(config.HiddenSize, config.NumLabels);
         RegisterComponents();
         PoNetModel.InitWeights(this, config);

@@ -17,7 +17,7 @@ public sealed class PoNetEmbeddings : Module<Tensor, Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly SeededDropout dropout;
 
     public PoNetEmbeddings(PoNetConfig config) : base("embeddings")
     {
@@ -25,7 +25,7 @@ public sealed class PoNetEmbeddings : Module<Tensor, Tensor, Tensor>
         position_embeddings = Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = Dropout(config.HiddenDropoutProb);
+        dropout = new SeededDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
@@ -45,13 +45,13 @@ public sealed class PoNetSelfOutput : Module<Tensor, Tensor, Tensor>
 {
     readonly Linear dense;
     readonly LayerNorm LayerNorm;
-    readonly Dropout dropout;
+    readonly SeededDropout dropout;
 
     public PoNetSelfOutput(PoNetConfig config, int inputSize) : base("output")
     {
         dense = Linear(inputSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = Dropout(config.HiddenDropoutProb);
+        dropout = new SeededDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 

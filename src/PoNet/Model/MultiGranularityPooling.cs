@@ -42,22 +42,30 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        // One D×5D GEMM instead of five D×D ones.
-        var weight = cat([dense_local.weight!, dense_segment.weight!, dense_q.weight!, dense_k.weight!, dense_o.weight!], 0);
-        var bias = cat([dense_local.bias!, dense_segment.bias!, dense_q.bias!, dense_k.bias!, dense_o.bias!], 0);
-        var parts = ComputePrecision.Linear(x, weight, bias).chunk(5, -1);
-        Tensor local = parts[0], segment = parts[1], q = parts[2], k = parts[3], o = parts[4];
+        // L0, S0 and O as one D×3D GEMM. Q and K are linear in X and GA needs them only through a
+        // mean and a weighted sum over tokens, so they are formed from X afterwards (see below).
+        var weight = cat([dense_local.weight!, dense_segment.weight!, dense_o.weight!], 0);
+        var bias = cat([dense_local.bias!, dense_segment.bias!, dense_o.bias!], 0);
+        var parts = ComputePrecision.Linear(x, weight, bias).split(d, -1);
+        Tensor local = parts[0], segment = parts[1], o = parts[2];
         // 0/1 masks for MaskOps.Fill (masked_fill by arithmetic: the same values, several times faster here).
         var keep = ctx.Valid.unsqueeze(-1).to_type(x.dtype);                                   // [B,N,1]
         var notSpecial = ctx.Special is null ? null : ctx.Special.logical_not().to_type(x.dtype);
 
-        // Global aggregation: masked mean of Q is one query per head; attend over K (keys = values).
-        var qh = q.view(b, n, heads, headDim);
-        var kh = k.view(b, n, heads, headDim);
-        var g = (qh * ctx.Valid.view(b, n, 1, 1)).sum(1) / ctx.ValidCount;                // [B,H,dh]
-        var scores = (kh * g.unsqueeze(1)).sum(-1) / Math.Sqrt(headDim) + ctx.AdditiveMask.unsqueeze(-1); // [B,N,H]
+        // Global aggregation: the masked mean of Q is one query per head, which attends over K (keys =
+        // values). Per head h (W_h: the head's rows): g_h = mean(X)·W_qhᵀ + b_qh; the score of token l,
+        // ⟨g_h, K_lh⟩/√dh = X_l·(W_khᵀ g_h)/√dh + ⟨g_h, b_kh⟩/√dh, has a last term common to all l that
+        // the softmax over l ignores (the −10000 padding mask is added, so pads keep their distance);
+        // and since the weights sum to 1, Σ_l p_lh K_lh = (Σ_l p_lh X_l)·W_khᵀ + b_kh. Four small
+        // batched matmuls over X instead of two N×D projections and their element-wise products.
+        var mean = matmul(ctx.Valid.unsqueeze(1).to_type(x.dtype), x) / ctx.ValidCount;          // [B,1,D]
+        var g = functional.linear(mean, dense_q.weight!, dense_q.bias).view(b, heads, 1, headDim);  // [B,H,1,dh]
+        var wk = dense_k.weight!.view(heads, headDim, d);                                        // [H,dh,D]
+        var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                               // [B,H,D]
+        var scores = matmul(x, u.transpose(1, 2)) + ctx.AdditiveMask.unsqueeze(-1);                // [B,N,H]
         var p = scores.softmax(1);
-        var g2 = (p.unsqueeze(-1) * kh).sum(1).view(b, 1, d);                               // [B,1,D]
+        var z = matmul(p.transpose(1, 2), x);                                                      // [B,H,D]
+        var g2 = matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + dense_k.bias!;          // [B,1,D]
 
         // Segment max-pooling.
         var s = Segments.SegmentMax(MaskOps.Fill(segment, keep, -10000f), ctx.SegmentIndex, ctx.NumSegments);

@@ -176,6 +176,8 @@ internal static class BenchCommand
     {
         // A console for the current Console.Out (AnsiConsole.Console keeps the writer it first saw).
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        // Written to a file or pipe, Spectre assumes 80 columns and wraps the mixer names; a file has no width.
+        if (Console.IsOutputRedirected) console.Profile.Width = 160;
         BenchResult? Cell(string mixer, int length) => results.FirstOrDefault(r => r.Mixer == mixer && r.Length == length);
         void Table(string title, Func<BenchResult, double?> value, string format, bool higherIsBetter)
         {

@@ -64,7 +64,6 @@ public sealed class DropoutMasks
     }
 }
 
-
 /// <summary>
 /// Dropout for the pretrained-layout model: the same function as torch's Dropout, with masks from
 /// <see cref="DropoutMasks"/> seeded by one draw from torch's global generator per call, so

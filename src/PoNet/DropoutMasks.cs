@@ -72,12 +72,14 @@ public sealed class DropoutMasks
 /// </summary>
 public sealed class SeededDropout(double p) : nn.Module<Tensor, Tensor>("dropout")
 {
+    readonly DropoutMasks masks = new(0); // one per module, so its buffer is reused across calls
+
     public override Tensor forward(Tensor x)
     {
         if (!training || p == 0) return x.alias();
         using var scope = NewDisposeScope();
-        var seed = randint(long.MaxValue, [1], dtype: ScalarType.Int64).item<long>();
-        using var scale = new DropoutMasks(seed).Scale(x.shape, 1 - p);
+        masks.Reseed(randint(long.MaxValue, [1], dtype: ScalarType.Int64).item<long>());
+        using var scale = masks.Scale(x.shape, 1 - p);
         return (x * scale.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -25,13 +25,12 @@ public sealed class PoNetLraMixer : TokenMixer
     // Ablated projections are null and so neither registered nor trained.
     readonly Linear? dense_local, dense_segment, dense_q, dense_k, dense_o;
     readonly Linear dense;
-    readonly int heads, headDim, segmentLength;
+    readonly int heads, segmentLength;
 
     public PoNetLraMixer(LraConfig config) : base(nameof(PoNetLraMixer))
     {
         int d = config.Dim;
         heads = config.Heads;
-        headDim = config.HeadDim;
         segmentLength = config.SegmentLength;
         UsesGlobal = !config.Ablate.HasFlag(PoNetBranches.GlobalAggregation);
         UsesSegment = !config.Ablate.HasFlag(PoNetBranches.SegmentMaxPooling);
@@ -57,29 +56,28 @@ public sealed class PoNetLraMixer : TokenMixer
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        // The per-token projections (L0, S0, O) as one D×kD GEMM. Q and K are never formed per token: see GlobalAggregation.
+        // The per-token projections (L0, S0, O) as one D×kD GEMM. Q and K are never formed per token.
         Linear[] perToken = new[] { dense_local, dense_segment, dense_o }.OfType<Linear>().ToArray();
         Tensor? local = null, segment = null, o = null;
         if (perToken.Length > 0)
         {
             var parts = functional.linear(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
                 cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0));
-            int pooledParts = (UsesLocal ? 1 : 0) + (UsesSegment ? 1 : 0), next = 0;
             // split, not narrow: split's backward concatenates the gradients in one pass, where each
             // narrow would scatter its gradient into a zero tensor of the full width.
-            long[] widths = Multiplies && pooledParts > 0 ? [pooledParts * d, d] : [(pooledParts + (Multiplies ? 1 : 0)) * d];
-            var groups = parts.split(widths, -1);
-            if (Multiplies) o = pooledParts > 0 ? groups[1] : groups[0];
-            if (pooledParts > 0)
-            {
-                // Pads become −10000 before either max pool, L0 and S0 in one operation.
-                var pools = m.FillPads(groups[0], -10000f).split(d, -1);
-                if (UsesLocal) local = pools[next++];
-                if (UsesSegment) segment = pools[next++];
-            }
+            var pieces = parts.split(d, -1);
+            int next = 0;
+            // Pads become −10000 before either max pool.
+            if (UsesLocal) local = m.FillPads(pieces[next++], -10000f);
+            if (UsesSegment) segment = m.FillPads(pieces[next++], -10000f);
+            if (Multiplies) o = pieces[next++];
         }
 
-        Tensor? g2 = UsesGlobal ? GlobalAggregation(x, m) : null;                 // [B,1,D]
+        // GA with Q and K formed from X's mean and weighted sum (see Model.GlobalAggregation).
+        Tensor? g2 = UsesGlobal
+            ? Model.GlobalAggregation.FromX(x, m.HasPadding ? m.ValidScale.transpose(1, 2) : null, m.ValidCount,
+                m.HasPadding ? (m.ValidScale - 1) * 10000f : null, dense_q!, dense_k!, heads)                // [B,1,D]
+            : null;
         Tensor? y = null;
         if (UsesSegment)
         {
@@ -107,29 +105,5 @@ public sealed class PoNetLraMixer : TokenMixer
         y = y!.expand(b, n, d);
         y = m.ZeroPads(y);
         return dense.forward(y).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// g2 of GA, [B,1,D], without projecting Q and K at every token (both are linear in X). Per head h,
-    /// with W_h the rows of head h: g_h = (masked mean of X)·W_qhᵀ + b_qh; the score of token l is
-    /// ⟨g_h, K_lh⟩/√dh = X_l·(W_khᵀ g_h)/√dh + ⟨g_h, b_kh⟩/√dh, whose last term is the same for every l
-    /// and so drops out of the softmax over l (pads are set to −10000 as before); and because the
-    /// weights p_lh sum to 1, g2_h = Σ_l p_lh K_lh = (Σ_l p_lh X_l)·W_khᵀ + b_kh. Two batched matmuls
-    /// over X replace two [B,N,D] projections and their element-wise products.
-    /// </summary>
-    Tensor GlobalAggregation(Tensor x, MixerInputs m)
-    {
-        long b = x.shape[0], d = x.shape[2];
-        var mean = m.HasPadding
-            ? matmul(m.ValidScale.transpose(1, 2), x) / m.ValidCount                                // [B,1,D]
-            : x.mean([1], keepdim: true);
-        var g = functional.linear(mean, dense_q!.weight!, dense_q.bias).view(b, heads, 1, headDim);  // [B,H,1,dh]
-        var wk = dense_k!.weight!.view(heads, headDim, d);                                      // [H,dh,D]
-        var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                              // [B,H,D]
-        var scores = matmul(x, u.transpose(1, 2));                                                // [B,N,H]
-        scores = m.FillPads(scores, -10000f);
-        var p = scores.softmax(1);
-        var z = matmul(p.transpose(1, 2), x);                                                     // [B,H,D]
-        return matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + dense_k.bias!;          // [B,1,D]
     }
 }

@@ -23,13 +23,12 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
 {
     // Registered in the reference's order; the names are the checkpoint keys.
     readonly Linear dense_local, dense_segment, dense_q, dense_k, dense_o;
-    readonly int heads, headDim;
+    readonly int heads;
 
     public MultiGranularityPooling(PoNetConfig config) : base("attention.self")
     {
         var d = config.HiddenSize;
         heads = config.NumAttentionHeads;
-        headDim = config.HeadDim;
         dense_local = Linear(d, d);
         dense_segment = Linear(d, d);
         dense_q = Linear(d, d);
@@ -52,20 +51,9 @@ public sealed class MultiGranularityPooling : Module<Tensor, MixerContext, Tenso
         var keep = ctx.Valid.unsqueeze(-1).to_type(x.dtype);                                   // [B,N,1]
         var notSpecial = ctx.Special is null ? null : ctx.Special.logical_not().to_type(x.dtype);
 
-        // Global aggregation: the masked mean of Q is one query per head, which attends over K (keys =
-        // values). Per head h (W_h: the head's rows): g_h = mean(X)·W_qhᵀ + b_qh; the score of token l,
-        // ⟨g_h, K_lh⟩/√dh = X_l·(W_khᵀ g_h)/√dh + ⟨g_h, b_kh⟩/√dh, has a last term common to all l that
-        // the softmax over l ignores (the −10000 padding mask is added, so pads keep their distance);
-        // and since the weights sum to 1, Σ_l p_lh K_lh = (Σ_l p_lh X_l)·W_khᵀ + b_kh. Four small
-        // batched matmuls over X instead of two N×D projections and their element-wise products.
-        var mean = matmul(ctx.Valid.unsqueeze(1).to_type(x.dtype), x) / ctx.ValidCount;          // [B,1,D]
-        var g = functional.linear(mean, dense_q.weight!, dense_q.bias).view(b, heads, 1, headDim);  // [B,H,1,dh]
-        var wk = dense_k.weight!.view(heads, headDim, d);                                        // [H,dh,D]
-        var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                               // [B,H,D]
-        var scores = matmul(x, u.transpose(1, 2)) + ctx.AdditiveMask.unsqueeze(-1);                // [B,N,H]
-        var p = scores.softmax(1);
-        var z = matmul(p.transpose(1, 2), x);                                                      // [B,H,D]
-        var g2 = matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + dense_k.bias!;          // [B,1,D]
+        // Global aggregation, with Q and K formed from X's mean and weighted sum (see GlobalAggregation).
+        var g2 = GlobalAggregation.FromX(x, ctx.Valid.unsqueeze(1), ctx.ValidCount, ctx.AdditiveMask.unsqueeze(-1),
+            dense_q, dense_k, heads);                                                                  // [B,1,D]
 
         // Segment max-pooling.
         var s = Segments.SegmentMax(MaskOps.Fill(segment, keep, -10000f), ctx.SegmentIndex, ctx.NumSegments);

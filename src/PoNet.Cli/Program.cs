@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PoNet.Cli.Commands;
+using PoNet.Runtime;
 
 namespace PoNet.Cli;
 

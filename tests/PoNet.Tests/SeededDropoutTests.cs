@@ -1,6 +1,8 @@
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using PoNet.Model;
+using PoNet.Randomness;
 
 namespace PoNet.Tests;
 

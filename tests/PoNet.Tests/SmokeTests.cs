@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using TorchSharp;
 using Xunit;
+using PoNet.Runtime;
 
 namespace PoNet.Tests;
 

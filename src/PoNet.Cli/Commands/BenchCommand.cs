@@ -6,6 +6,8 @@ using System.Text.Json;
 using PoNet.Benchmarks;
 using PoNet.Cli.Plots;
 using Spectre.Console;
+using PoNet.IO;
+using PoNet.Runtime;
 
 namespace PoNet.Cli.Commands;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using PoNet.FineTuning;
 using PoNet.Inference;
+using PoNet.IO;
 
 namespace PoNet.Cli.Commands;
 

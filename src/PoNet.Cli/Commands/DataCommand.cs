@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using PoNet.Data;
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 
 namespace PoNet.Cli.Commands;
 

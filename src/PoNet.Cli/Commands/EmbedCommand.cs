@@ -4,6 +4,7 @@ using System.Text;
 using PoNet.Checkpoints;
 using PoNet.Inference;
 using static TorchSharp.torch;
+using PoNet.IO;
 
 namespace PoNet.Cli.Commands;
 

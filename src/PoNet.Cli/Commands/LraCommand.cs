@@ -5,6 +5,7 @@ using PoNet.Cli.Plots;
 using PoNet.Lra;
 using Spectre.Console;
 using TorchSharp;
+using PoNet.Runtime;
 
 namespace PoNet.Cli.Commands;
 
@@ -24,7 +25,7 @@ internal static class LraCommand
     };
 
     static LraSplits RealTask(string? dataDir, LraConfig config) =>
-        LraTaskData.Load(config, dataDir, Data.DataFetch.DefaultCacheFolder(), message => Console.Error.WriteLine($"ponet: {message}"));
+        LraTaskData.Load(config, dataDir, PoNet.Lra.Data.DataFetch.DefaultCacheFolder(), message => Console.Error.WriteLine($"ponet: {message}"));
 
     public static Command Create()
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using PoNet.Tokenization;
+using PoNet.IO;
 
 namespace PoNet.Cli.Commands;
 

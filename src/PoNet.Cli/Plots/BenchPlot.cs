@@ -1,5 +1,6 @@
 using PoNet.Benchmarks;
 using ScottPlot;
+using PoNet.IO;
 
 namespace PoNet.Cli.Plots;
 

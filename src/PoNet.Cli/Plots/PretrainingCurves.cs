@@ -1,5 +1,6 @@
 using PoNet.Pretraining;
 using ScottPlot;
+using PoNet.IO;
 
 namespace PoNet.Cli.Plots;
 

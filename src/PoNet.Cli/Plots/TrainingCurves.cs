@@ -1,5 +1,6 @@
 using PoNet.Lra;
 using ScottPlot;
+using PoNet.IO;
 
 namespace PoNet.Cli.Plots;
 

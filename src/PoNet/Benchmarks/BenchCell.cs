@@ -4,6 +4,7 @@ using PoNet.Lra;
 using PoNet.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using PoNet.Runtime;
 
 namespace PoNet.Benchmarks;
 

@@ -1,5 +1,6 @@
 using PoNet.Model;
 using PoNet.Tokenization;
+using PoNet.IO;
 
 namespace PoNet.Checkpoints;
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
+using PoNet.IO;
 
 namespace PoNet.Checkpoints;
 

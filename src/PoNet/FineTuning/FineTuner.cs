@@ -10,6 +10,8 @@ using PoNet.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using PoNet.IO;
+using PoNet.Randomness;
 
 namespace PoNet.FineTuning;
 

@@ -5,6 +5,7 @@ using PoNet.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using PoNet.IO;
 
 namespace PoNet.Lra;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using PoNet.Randomness;
 
 namespace PoNet.Lra;
 

@@ -1,5 +1,4 @@
-using PoNet.Data;
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 
 namespace PoNet.Lra;
 

@@ -4,6 +4,9 @@ using PoNet.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using PoNet.IO;
+using PoNet.Randomness;
+using PoNet.Runtime;
 
 namespace PoNet.Lra;
 

@@ -1,3 +1,4 @@
+using PoNet.Randomness;
 namespace PoNet.Lra;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using PoNet.Model;
 
 namespace PoNet.Lra;
 

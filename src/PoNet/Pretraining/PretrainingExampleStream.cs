@@ -1,5 +1,6 @@
 using PoNet.Tokenization;
 using PoNet.Training;
+using PoNet.Randomness;
 
 namespace PoNet.Pretraining;
 

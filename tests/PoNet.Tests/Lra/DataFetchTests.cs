@@ -1,6 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using PoNet.Data;
+using PoNet.Lra.Data;
 using Xunit;
 
 namespace PoNet.Tests.Lra;

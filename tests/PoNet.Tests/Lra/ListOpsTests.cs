@@ -1,6 +1,6 @@
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 using Xunit;
-using static PoNet.Data.Lra.ListOpsVocabulary;
+using static PoNet.Lra.Data.ListOpsVocabulary;
 
 namespace PoNet.Tests.Lra;
 

@@ -1,4 +1,4 @@
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 using PoNet.Lra;
 using Xunit;
 

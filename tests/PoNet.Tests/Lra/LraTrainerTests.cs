@@ -4,6 +4,7 @@ using PoNet.Lra;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using PoNet.Randomness;
 
 namespace PoNet.Tests.Lra;
 

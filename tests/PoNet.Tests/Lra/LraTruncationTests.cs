@@ -1,4 +1,4 @@
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 using Xunit;
 
 namespace PoNet.Tests.Lra;

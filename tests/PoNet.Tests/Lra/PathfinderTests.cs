@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 using Xunit;
 
 namespace PoNet.Tests.Lra;

@@ -1,5 +1,5 @@
 using System.Text;
-using PoNet.Data.Lra;
+using PoNet.Lra.Data;
 using Xunit;
 
 namespace PoNet.Tests.Lra;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using PoNet.Randomness;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>Sizes of a Pathfinder image; the defaults are the LRA Pathfinder-32 hardest split.</summary>
 public sealed record PathfinderOptions

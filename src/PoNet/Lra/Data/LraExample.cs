@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// One single-sequence LRA example. Token id 0 is padding for every task except the image tasks,

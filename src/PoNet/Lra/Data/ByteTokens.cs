@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// Byte-level tokens for the LRA text tasks (Text, Retrieval): each UTF-8 byte b is token b + 1, so

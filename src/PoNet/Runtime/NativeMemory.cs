@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PoNet;
+namespace PoNet.Runtime;
 
 /// <summary>Process-wide settings of the native allocator that libtorch's CPU tensors use.</summary>
 public static partial class NativeMemory

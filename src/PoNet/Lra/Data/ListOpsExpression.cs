@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// A ListOps expression as token ids in prefix form with explicit closers (<c>[MAX 2 [MIN 4 7 ] ]</c>):

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using PoNet.IO;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// A minimal PNG encoder for previews: 8-bit RGB, no interlacing, filter 0 on every row, one IDAT

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// Generated Pathfinder images and labels (1 = the markers are connected). Saved as two IDX files,

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// The LRA Retrieval task as released: <c>new_aan_pairs.{train,eval,test}.tsv</c>, no header, one

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>Cutting token sequences to a task's maximum length, counting what was cut.</summary>
 public static class LraTruncation

@@ -1,4 +1,4 @@
-namespace PoNet;
+namespace PoNet.IO;
 
 /// <summary>
 /// Folder-level counterpart of <see cref="AtomicFile"/>: a model folder is several files that must

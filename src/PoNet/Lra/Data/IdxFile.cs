@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using PoNet.IO;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>Images of an IDX file: <see cref="Count"/> images of Rows×Columns bytes, row-major, one after another.</summary>
 public sealed record IdxImages(int Count, int Rows, int Columns, byte[] Pixels);

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// The fixed ListOps vocabulary (16 ids, within the paper's 32): 0 = padding, 1..10 = digits 0..9

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// A PNG contact sheet of the first images of a Pathfinder data set, scaled up, each framed in

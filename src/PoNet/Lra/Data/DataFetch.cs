@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 
-namespace PoNet.Data;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// Obtains the real data sets reachable from these machines, through their ordinary clients, into a

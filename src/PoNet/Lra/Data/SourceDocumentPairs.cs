@@ -1,6 +1,7 @@
 using System.Text;
+using PoNet.Randomness;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>Sizes of a <see cref="SourceDocumentPairs"/> task.</summary>
 public sealed record SourceDocumentPairOptions

@@ -1,6 +1,7 @@
 using System.Text;
+using PoNet.IO;
 
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// The official ListOps files: <c>basic_train.tsv</c>, <c>basic_val.tsv</c>, <c>basic_test.tsv</c>,

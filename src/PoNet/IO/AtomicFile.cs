@@ -1,4 +1,4 @@
-namespace PoNet;
+namespace PoNet.IO;
 
 /// <summary>
 /// Writes that never leave a half-written file behind: write a temp file beside the target, flush

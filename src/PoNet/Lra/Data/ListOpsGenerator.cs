@@ -1,4 +1,5 @@
-namespace PoNet.Data.Lra;
+using PoNet.Randomness;
+namespace PoNet.Lra.Data;
 
 /// <summary>What a ListOps generation run drew, for the log and for checking the spec's statistics.</summary>
 public sealed record ListOpsGenerationStats(long TreesDrawn, long TreesInLengthRange, long Duplicates);

@@ -1,11 +1,13 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Randomness;
 
 /// <summary>
-/// xoshiro256** seeded through SplitMix64. The generators use it instead of System.Random because
-/// a data set must be the same for a seed on every .NET version and OS, and the algorithm behind a
-/// seeded System.Random is an implementation detail.
+/// The project's one general-purpose seeded generator: xoshiro256** seeded through SplitMix64
+/// (<see cref="SplitMix"/>). Data generators, pre-training streams, masking and batch shuffles use
+/// it instead of System.Random's own algorithm because a run must be the same for a seed on every
+/// .NET version and OS, and the algorithm behind a seeded System.Random is an implementation
+/// detail. It derives from <see cref="Random"/> so it can stand wherever one is expected.
 /// </summary>
-internal sealed class SeededRandom
+public sealed class SeededRandom : Random
 {
     private ulong _s0, _s1, _s2, _s3;
 
@@ -43,7 +45,7 @@ internal sealed class SeededRandom
     }
 
     /// <summary>Uniform in [0, maxExclusive), without modulo bias (Lemire's method).</summary>
-    public int Next(int maxExclusive)
+    public override int Next(int maxExclusive)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxExclusive);
         ulong range = (ulong)maxExclusive;
@@ -61,12 +63,57 @@ internal sealed class SeededRandom
         return (int)(m >> 64);
     }
 
+    public override int Next() => (int)(NextUInt64() >> 33);
+
+    public override int Next(int minValue, int maxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
+        return maxValue == minValue ? minValue : (int)(minValue + NextInt64((long)maxValue - minValue));
+    }
+
+    public override long NextInt64() => (long)(NextUInt64() >> 1);
+
+    /// <summary>Uniform in [0, maxExclusive), without modulo bias (Lemire's method).</summary>
+    public override long NextInt64(long maxExclusive)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxExclusive);
+        ulong range = (ulong)maxExclusive;
+        UInt128 m = (UInt128)NextUInt64() * range;
+        if ((ulong)m < range)
+        {
+            ulong threshold = (0UL - range) % range;
+            while ((ulong)m < threshold) m = (UInt128)NextUInt64() * range;
+        }
+        return (long)(ulong)(m >> 64);
+    }
+
+    public override long NextInt64(long minValue, long maxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
+        return maxValue == minValue ? minValue : minValue + NextInt64(maxValue - minValue);
+    }
+
+    public override float NextSingle() => (NextUInt64() >> 40) * (1.0f / (1U << 24));
+
+    protected override double Sample() => NextDouble();
+
+    public override void NextBytes(byte[] buffer) => NextBytes(buffer.AsSpan());
+
+    public override void NextBytes(Span<byte> buffer)
+    {
+        for (int i = 0; i < buffer.Length; i += 8)
+        {
+            ulong r = NextUInt64();
+            for (int j = 0; j < 8 && i + j < buffer.Length; j++, r >>= 8) buffer[i + j] = (byte)r;
+        }
+    }
+
     /// <summary>Uniform in [minInclusive, maxInclusive].</summary>
     public int NextInclusive(int minInclusive, int maxInclusive) =>
         minInclusive + Next(maxInclusive - minInclusive + 1);
 
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>Fisher-Yates shuffle in place.</summary>
     public void Shuffle<T>(IList<T> items)

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>Distances between points and segments in the plane.</summary>
 internal static class Geometry

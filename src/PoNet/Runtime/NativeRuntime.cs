@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PoNet;
+namespace PoNet.Runtime;
 
 /// <summary>
 /// Loads TorchSharp's native glue before TorchSharp does, so a failure names the dynamic loader's

@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// The LRA Image task: CIFAR-10 "binary version" batches (<c>data_batch_1.bin</c>..<c>data_batch_5.bin</c>,

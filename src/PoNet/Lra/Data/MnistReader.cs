@@ -1,4 +1,4 @@
-namespace PoNet.Data.Lra;
+namespace PoNet.Lra.Data;
 
 /// <summary>
 /// MNIST-layout folders (Fashion-MNIST, the reachable stand-in for the LRA Image task's CIFAR-10):

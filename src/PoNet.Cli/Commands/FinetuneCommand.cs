@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using PoNet.FineTuning;
+using PoNet.Cli.Plots;
 using Spectre.Console;
 
 namespace PoNet.Cli.Commands;
@@ -11,10 +12,11 @@ internal static class FinetuneCommand
     public static Command Create()
     {
         var defaults = new FineTuneOptions { Train = "", Dev = "", Init = "", Output = "" };
-        var train = new Option<string>("--train") { Description = "Training data: .tsv, .csv or .jsonl", Required = true };
-        var dev = new Option<string>("--dev") { Description = "Dev data, same format: evaluated after every epoch", Required = true };
-        var init = new Option<string>("--init") { Description = "Pre-trained model folder (config.json, weights, vocab.txt)", Required = true };
-        var output = new Option<string>("--out") { Description = "Run folder: best/ (best model), results.json, curves.csv", Required = true };
+        var train = new Option<string?>("--train") { Description = "Training data: .tsv, .csv or .jsonl (required unless --resume)" };
+        var dev = new Option<string?>("--dev") { Description = "Dev data, same format: evaluated after every epoch (required unless --resume)" };
+        var init = new Option<string?>("--init") { Description = "Pre-trained model folder (config.json, weights, vocab.txt) (required unless --resume)" };
+        var output = new Option<string>("--out") { Description = "Run folder: checkpoints/, best/ (best model), results.json, metrics.csv, curves.png", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with its saved settings (its data and --init must still be there)" };
         var vocab = new Option<string?>("--vocab") { Description = "Tokenizer, when the --init folder has none" };
         var textColumn = new Option<string>("--text-column") { Description = "Column (header name, JSON key, or 0-based index) of the text", DefaultValueFactory = _ => defaults.TextColumn };
         var pairColumn = new Option<string?>("--text-pair-column") { Description = "Column of the second text, for sentence-pair tasks" };
@@ -37,18 +39,28 @@ internal static class FinetuneCommand
         var threads = ThreadsOption.Create();
 
         var command = new Command("finetune", "Fine-tune a PoNet checkpoint for text (pair) classification or regression.");
-        foreach (var option in new Option[] { train, dev, init, output, vocab, textColumn, pairColumn, labelColumn, format, noHeader, labels, task, metric,
+        foreach (var option in new Option[] { train, dev, init, output, resume, vocab, textColumn, pairColumn, labelColumn, format, noHeader, labels, task, metric,
                      epochs, batchSize, lr, weightDecay, maxLength, sentenceSegments, bf16, seed, threads })
             command.Options.Add(option);
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             ThreadsOption.Apply(parse, threads);
+            if (parse.GetValue(resume))
+            {
+                var given = command.Options.Where(o => o != output && o != resume && o != threads && parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new PoNetInputException($"--resume continues with the run's saved settings; drop {string.Join(", ", given)}");
+                return Run(FineTuner.SavedOptions(parse.GetValue(output)!), resume: true);
+            }
+            foreach (var required in new[] { train, dev, init })
+                if (parse.GetValue(required) is null) throw new PoNetInputException($"{required.Name} is required (except with --resume)");
             var options = new FineTuneOptions
             {
-                Train = parse.GetValue(train)!,
-                Dev = parse.GetValue(dev)!,
-                Init = parse.GetValue(init)!,
+                // Absolute paths: the saved settings must still find them when resumed from elsewhere.
+                Train = Path.GetFullPath(parse.GetValue(train)!),
+                Dev = Path.GetFullPath(parse.GetValue(dev)!),
+                Init = Path.GetFullPath(parse.GetValue(init)!),
                 Output = parse.GetValue(output)!,
                 Vocab = parse.GetValue(vocab),
                 TextColumn = parse.GetValue(textColumn)!,
@@ -68,12 +80,12 @@ internal static class FinetuneCommand
                 BFloat16 = parse.GetValue(bf16),
                 Seed = parse.GetValue(seed),
             };
-            return Run(options);
+            return Run(options, resume: false);
         }));
         return command;
     }
 
-    static int Run(FineTuneOptions options)
+    static int Run(FineTuneOptions options, bool resume)
     {
         var console = ConsoleProgress.Console();
         var tuner = new FineTuner(options);
@@ -81,35 +93,41 @@ internal static class FinetuneCommand
         console.WriteLine($"ponet finetune: {(tuner.IsRegression ? "regression" : $"{tuner.LabelSet!.Count}-class classification ({string.Join(", ", tuner.LabelSet.Labels)})")}, " +
                           $"{tuner.TrainCount} train / {tuner.DevCount} dev examples, max length {options.MaxLength}" +
                           (tuner.TiledFrom is { } p ? $" (position table tiled from {p} to {config.MaxPositionEmbeddings})" : "") +
-                          (tuner.Encoder.SentenceSegments ? ", one segment per sentence" : "") + $"; best epoch by {tuner.Metric}");
+                          (tuner.Encoder.SentenceSegments ? ", one segment per sentence" : "") + $"; best epoch by {tuner.Metric}" +
+                          (resume ? $"; resuming {options.Output}" : ""));
         console.WriteLine($"  {tuner.LoadReport}");
-        int steps = (tuner.TrainCount + options.BatchSize - 1) / options.BatchSize * options.Epochs;
-        ConsoleProgress.Run(console, Console.IsOutputRedirected, "fine-tuning", steps, progress =>
-        {
-            tuner.Run(p =>
+        var png = Path.Combine(options.Output, LraCommand.PlotFile);
+        return TrainingRun.Run(cancel => ConsoleProgress.Run(console, Console.IsOutputRedirected, "fine-tuning", tuner.Steps, progress =>
             {
-                if (p.Evaluation is { } e)
-                    progress.Line(Invariant($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, dev loss {e.DevLoss:F4}, ") +
-                                  string.Join(", ", e.Metrics.Select(m => Invariant($"{m.Key} {m.Value:F4}"))) +
-                                  (ReferenceEquals(e, tuner.Best) ? " (best so far, saved)" : ""));
-                else
+                bool finished = tuner.Run(p =>
+                {
+                    if (p.Evaluation is { } e)
+                        progress.Line(Invariant($"epoch {e.Epoch}: train loss {e.TrainLoss:F4}, dev loss {e.DevLoss:F4}, ") +
+                                      string.Join(", ", e.Metrics.Select(m => Invariant($"{m.Key} {m.Value:F4}"))));
                     progress.Report(p.Step, Invariant(
-                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  loss {p.Loss:F4}  lr {p.LearningRate:G3}  {p.ExamplesPerSecond:F1} ex/s  ETA {p.Eta:hh\\:mm\\:ss}"));
+                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps} · loss {p.Loss:F4} · lr {p.LearningRate:G3} · {p.TokensPerSecond:F0} tokens/s · ETA {TrainingRun.Duration(p.Eta)}"));
+                }, cancel, resume);
+                if (tuner.Warning is { } warning) Console.Error.WriteLine($"ponet: warning: {warning}");
+                if (TrainingCurves.MissingFontWarning() is { } noFont) console.WriteLine($"warning: {noFont}");
+                TrainingCurves.SavePng(tuner.Rows, "PoNet fine-tuning", png);
+                return finished;
+            }),
+            () => tuner.Step,
+            $"ponet finetune --out {options.Output} --resume",
+            () =>
+            {
+                var names = tuner.Epochs[0].Metrics.Keys.ToList();
+                var best = tuner.Best;
+                var table = new Table().Title("fine-tuning (dev)").AddColumn("epoch").AddColumn(new TableColumn("train loss").RightAligned())
+                    .AddColumn(new TableColumn("dev loss").RightAligned());
+                foreach (var name in names) table.AddColumn(new TableColumn(name).RightAligned());
+                foreach (var e in tuner.Epochs)
+                    table.AddRow([(e.Step == best?.Step ? "*" : "") + e.Epoch, Invariant($"{e.TrainLoss:F4}"), Invariant($"{e.DevLoss:F4}"),
+                        .. names.Select(n => Invariant($"{e.Metrics[n]:F4}"))]);
+                console.Write(table);
+                console.WriteLine(Invariant($"best: epoch {best!.Epoch}, {tuner.Metric} {best.Metrics[tuner.Metric]:F4}; model: {Path.Combine(options.Output, FineTuner.BestDir)}; results: {Path.Combine(options.Output, FineTuner.ResultsFile)}"));
+                return ExitCodes.Ok;
             });
-            return 0;
-        });
-
-        var names = tuner.Epochs[0].Metrics.Keys.ToList();
-        var table = new Table().Title("fine-tuning (dev)").AddColumn("epoch").AddColumn(new TableColumn("train loss").RightAligned())
-            .AddColumn(new TableColumn("dev loss").RightAligned());
-        foreach (var name in names) table.AddColumn(new TableColumn(name).RightAligned());
-        table.AddColumn(new TableColumn("seconds").RightAligned());
-        foreach (var e in tuner.Epochs)
-            table.AddRow([(ReferenceEquals(e, tuner.Best) ? "*" : "") + e.Epoch, Invariant($"{e.TrainLoss:F4}"), Invariant($"{e.DevLoss:F4}"),
-                .. names.Select(n => Invariant($"{e.Metrics[n]:F4}")), Invariant($"{e.Seconds:F0}")]);
-        console.Write(table);
-        console.WriteLine(Invariant($"best: epoch {tuner.Best!.Epoch}, {tuner.Metric} {tuner.Best.Metrics[tuner.Metric]:F4}; model: {Path.Combine(options.Output, FineTuner.BestDir)}; results: {Path.Combine(options.Output, FineTuner.ResultsFile)}"));
-        return ExitCodes.Ok;
     }
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

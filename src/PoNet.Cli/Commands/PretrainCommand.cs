@@ -18,7 +18,7 @@ internal static class PretrainCommand
         var corpus = new Option<string?>("--corpus") { Description = "Folder (or file) of UTF-8 text: documents separated by blank lines" };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt, tokenizer.json or a folder with one (default: the --init folder)" };
         var init = new Option<string?>("--init") { Description = "Continue pre-training this checkpoint folder instead of starting from random weights" };
-        var output = new Option<string>("--out") { Description = "Run folder: checkpoint/, model/, results.json, curves.csv, curves.png", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder: checkpoints/, model/, results.json, metrics.csv, curves.png", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint, with its saved settings" };
         var layers = new Option<int>("--layers") { Description = "Encoder layers (from scratch)", DefaultValueFactory = _ => defaults.Layers };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size (from scratch)", DefaultValueFactory = _ => defaults.Hidden };
@@ -54,6 +54,12 @@ internal static class PretrainCommand
             ThreadsOption.Apply(parse, threads);
             bool isResume = parse.GetValue(resume);
             var outDir = parse.GetValue(output)!;
+            if (isResume)
+            {
+                var given = command.Options.Where(o => o != output && o != resume && o != threads && parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new PoNetInputException($"--resume continues with the run's saved settings; drop {string.Join(", ", given)}");
+            }
             if (!isResume && parse.GetValue(corpus) is null) throw new PoNetInputException("--corpus is required (except with --resume)");
             var options = new PretrainOptions
             {
@@ -96,72 +102,56 @@ internal static class PretrainCommand
     static int Run(PretrainOptions options, bool resume)
     {
         var console = ConsoleProgress.Console();
-        var trainer = new Pretrainer(options, resume);
-        var o = trainer.State.Options;
+        using var trainer = new Pretrainer(options, resume);
+        var o = trainer.Options;
         var config = trainer.Model.Config;
+        var start = trainer.State;
         console.WriteLine(resume
-            ? $"ponet pretrain: resuming {o.Output} at step {trainer.State.Step}/{o.Steps} with its saved settings"
+            ? $"ponet pretrain: resuming {o.Output} at step {start.Step}/{o.Steps} with its saved settings"
             : $"ponet pretrain: {(o.Init is null ? "new" : "from " + o.Init)} PoNet, {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, " +
               $"{config.NumAttentionHeads} heads, FFN {config.IntermediateSize}, vocab {config.VocabSize}, {trainer.ParameterCount / 1e6:F2} M parameters; " +
               $"{o.Steps} steps of {o.BatchSize} × {o.Data.MaxLength} tokens{(o.BFloat16 ? ", bf16" : "")}; corpus {o.Corpus} ({trainer.Corpus.Files.Count} files)");
         if (trainer.InitReport is { } report) console.WriteLine($"  {report}");
+        if (trainer.Warning is { } warning) Console.Error.WriteLine($"ponet: warning: {warning}");
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl+C finishes the step, checkpoints and stops; a second one kills as usual.
-            e.Cancel = !cancel.IsCancellationRequested;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        bool finished;
-        try
-        {
-            bool redirected = Console.IsOutputRedirected;
-            finished = ConsoleProgress.Run(console, redirected, "pre-training", o.Steps, progress =>
+        var png = Path.Combine(o.Output, PlotFile);
+        return TrainingRun.Run(cancel => ConsoleProgress.Run(console, Console.IsOutputRedirected, "pre-training", o.Steps, progress =>
             {
-                if (trainer.State.Step > 0) progress.Report(trainer.State.Step, "resumed");
-                return trainer.Run(p =>
+                if (start.Step > 0) progress.Report(start.Step, "resumed");
+                bool finished = trainer.Run(p =>
                 {
                     if (p.Evaluation is { } e)
                         progress.Line(Invariant($"eval @ step {e.Step}: held-out MLM loss {e.MlmLoss:F4}, MLM accuracy {e.MlmAccuracy:F4}, SSO accuracy {e.SsoAccuracy:F4}"));
                     if (p.Last.Step > 0)
                         progress.Report(p.Last.Step, Invariant(
-                            $"step {p.Last.Step}/{p.Steps}  loss {p.Last.Loss:F4} (MLM {p.Last.MlmLoss:F4}, SSO {p.Last.SsoLoss:F4})  lr {p.Last.LearningRate:G3}  {p.TokensPerSecond:F0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}"));
-                }, cancel.Token);
+                            $"step {p.Last.Step}/{p.Steps} · loss {p.Last.Loss:F4} (MLM {p.Last.MlmLoss:F4}, SSO {p.Last.SsoLoss:F4}) · lr {p.Last.LearningRate:G3} · {p.TokensPerSecond:F0} tokens/s · ETA {TrainingRun.Duration(p.Eta)}"));
+                }, cancel);
+                if (TrainingCurves.MissingFontWarning() is { } noFont) console.WriteLine($"warning: {noFont}");
+                TrainingCurves.SavePng(trainer.Rows, "PoNet pre-training", png);
+                return finished;
+            }),
+            () => trainer.State.Step,
+            $"ponet pretrain --out {o.Output} --resume",
+            () =>
+            {
+                var state = trainer.State;
+                var first = state.Evaluations[0];
+                var last = state.Evaluations[^1];
+                var table = new Table().Title("pre-training (held-out)").AddColumn("").AddColumn(new TableColumn("step 0").RightAligned())
+                    .AddColumn(new TableColumn($"step {last.Step}").RightAligned());
+                table.AddRow("MLM loss", Invariant($"{first.MlmLoss:F4}"), Invariant($"{last.MlmLoss:F4}"));
+                table.AddRow("MLM accuracy", Invariant($"{first.MlmAccuracy:F4}"), Invariant($"{last.MlmAccuracy:F4}"));
+                table.AddRow("SSO accuracy", Invariant($"{first.SsoAccuracy:F4}"), Invariant($"{last.SsoAccuracy:F4}"));
+                int labelled = state.HeldOutSsoLabels.Sum();
+                table.AddRow("SSO majority class", "", Invariant($"{(double)state.HeldOutSsoLabels.Max() / Math.Max(labelled, 1):F4}"));
+                double tokens = state.History.Sum(r => (double)r.Tokens);
+                table.AddRow("train time", "", Invariant($"{TimeSpan.FromSeconds(state.TrainSeconds):hh\\:mm\\:ss}"));
+                table.AddRow("tokens/s", "", Invariant($"{tokens / Math.Max(state.TrainSeconds, 1e-9):F0}"));
+                console.Write(table);
+                console.WriteLine($"model: {Path.Combine(o.Output, Pretrainer.ModelDir)}; results: {Path.Combine(o.Output, Pretrainer.ResultsFile)}, " +
+                                  $"{Path.Combine(o.Output, Pretrainer.CurvesFile)}, {png}");
+                return ExitCodes.Ok;
             });
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-
-        var state = trainer.State;
-        var png = Path.Combine(o.Output, PlotFile);
-        if (TrainingCurves.MissingFontWarning() is { } warning) console.WriteLine($"warning: {warning}");
-        PretrainingCurves.SavePng(state, png);
-        if (!finished)
-        {
-            console.WriteLine($"interrupted after step {state.Step}; checkpoint saved; continue with: ponet pretrain --out {o.Output} --resume");
-            return 130;
-        }
-
-        var first = state.Evaluations[0];
-        var last = state.Evaluations[^1];
-        var table = new Table().Title("pre-training (held-out)").AddColumn("").AddColumn(new TableColumn("step 0").RightAligned())
-            .AddColumn(new TableColumn($"step {last.Step}").RightAligned());
-        table.AddRow("MLM loss", Invariant($"{first.MlmLoss:F4}"), Invariant($"{last.MlmLoss:F4}"));
-        table.AddRow("MLM accuracy", Invariant($"{first.MlmAccuracy:F4}"), Invariant($"{last.MlmAccuracy:F4}"));
-        table.AddRow("SSO accuracy", Invariant($"{first.SsoAccuracy:F4}"), Invariant($"{last.SsoAccuracy:F4}"));
-        int labelled = state.HeldOutSsoLabels.Sum();
-        table.AddRow("SSO majority class", "", Invariant($"{(double)state.HeldOutSsoLabels.Max() / labelled:F4}"));
-        double tokens = state.History.Sum(r => (double)r.Tokens);
-        table.AddRow("train time", "", Invariant($"{TimeSpan.FromSeconds(state.TrainSeconds):hh\\:mm\\:ss}"));
-        table.AddRow("tokens/s", "", Invariant($"{tokens / state.TrainSeconds:F0}"));
-        console.Write(table);
-        console.WriteLine($"model: {Path.Combine(o.Output, Pretrainer.ModelDir)}; results: {Path.Combine(o.Output, Pretrainer.ResultsFile)}, " +
-                          $"{Path.Combine(o.Output, Pretrainer.CurvesFile)}, {png}");
-        return ExitCodes.Ok;
     }
 
     static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);

@@ -66,3 +66,41 @@ public static class ModelFolder
             extra?.Invoke(tmp);
         });
 }
+
+/// <summary>
+/// A model's tokenizer files held in memory, so that every checkpoint a run writes gets them even
+/// after the folder they were read from (an older checkpoint) has been replaced.
+/// </summary>
+public sealed class TokenizerFiles
+{
+    readonly Dictionary<string, byte[]> files;
+
+    TokenizerFiles(Dictionary<string, byte[]> files) => this.files = files;
+
+    /// <summary>The tokenizer files of a folder, or the one file (vocab.txt or tokenizer.json) given.</summary>
+    public static TokenizerFiles Read(string source)
+    {
+        var files = new Dictionary<string, byte[]>();
+        var scratch = Directory.CreateTempSubdirectory("ponet-tokenizer-");
+        try
+        {
+            ModelFolder.CopyTokenizer(source, scratch.FullName);
+            foreach (var file in Directory.EnumerateFiles(scratch.FullName))
+                files[Path.GetFileName(file)] = File.ReadAllBytes(file);
+        }
+        catch (IOException e)
+        {
+            throw new PoNetInputException($"{source}: cannot read the tokenizer files: {e.Message}", e);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+        return new TokenizerFiles(files);
+    }
+
+    public void WriteTo(string dir)
+    {
+        foreach (var (name, bytes) in files) AtomicFile.Write(Path.Combine(dir, name), s => s.Write(bytes));
+    }
+}

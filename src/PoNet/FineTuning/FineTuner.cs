@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PoNet.Checkpoints;
 using PoNet.Model;
@@ -64,25 +64,27 @@ public sealed record FineTuneOptions
     }
 }
 
-/// <summary>Dev-set results after one epoch.</summary>
-public sealed record EpochResult(int Epoch, int Step, double TrainLoss, double DevLoss, IReadOnlyDictionary<string, double> Metrics, double Seconds);
+/// <summary>Dev-set results after one epoch; <see cref="TrainLoss"/> is the epoch's mean training loss per example.</summary>
+public sealed record EpochResult(int Epoch, int Step, double TrainLoss, double DevLoss, IReadOnlyDictionary<string, double> Metrics);
 
 public sealed record FineTuneProgress(int Epoch, int Epochs, int Step, int Steps, double Loss, double LearningRate,
-    double ExamplesPerSecond, TimeSpan Eta, EpochResult? Evaluation);
+    double TokensPerSecond, TimeSpan Eta, EpochResult? Evaluation);
 
 /// <summary>
-/// Fine-tunes <see cref="PoNetForSequenceClassification"/> on a labelled table (PONET.md §5): AdamW,
-/// no warm-up, linear decay to 0; evaluation on the dev set after every epoch; the best epoch (by
-/// the chosen metric) saved to best/ as a self-contained model folder with id2label/label2id. With
+/// Fine-tunes <see cref="PoNetForSequenceClassification"/> on a labelled table (docs/MODEL.md §5) on
+/// the shared <see cref="Trainer"/>: AdamW, no warm-up, linear decay to 0; evaluation on the dev set
+/// after every epoch; the best epoch (by the chosen metric) saved to best/ at the end as a
+/// self-contained model folder with id2label/label2id. Checkpoints after every epoch (and on
+/// Ctrl+C) make the run resumable, bit for bit; batches of step k are a pure function of (seed, epoch). With
 /// --max-length beyond the checkpoint's positions the position table is tiled
 /// (<see cref="PositionEmbeddingTiling"/>) and texts get one segment per sentence.
 /// </summary>
 public sealed class FineTuner
 {
-    public const string BestDir = "best", ResultsFile = "results.json", CurvesFile = "curves.csv";
+    public const string BestDir = "best", ResultsFile = "results.json", CurvesFile = MetricsRow.File;
 
     readonly BertTokenizer tokenizer;
-    readonly string tokenizerSource;
+    readonly TokenizerFiles tokenizerFiles;
     readonly List<TextExample> trainExamples, devExamples;
     readonly List<BertEncoding> trainEncodings, devEncodings;
     readonly long[] trainClasses = [], devClasses = [];
@@ -93,7 +95,7 @@ public sealed class FineTuner
         options.Validate();
         Options = options;
         var config = PoNetConfig.Load(Path.Combine(options.Init, PoNetCheckpoint.ConfigFile));
-        tokenizerSource = options.Vocab ?? options.Init;
+        tokenizerFiles = TokenizerFiles.Read(options.Vocab ?? options.Init);
         tokenizer = ModelFolder.LoadTokenizer(options.Init, options.Vocab, config);
 
         var columns = new TextColumns(options.TextColumn, options.TextPairColumn, options.LabelColumn);
@@ -177,58 +179,159 @@ public sealed class FineTuner
     public int? TiledFrom { get; }
     public int TrainCount => trainExamples.Count;
     public int DevCount => devExamples.Count;
-    public List<EpochResult> Epochs { get; } = [];
-    public EpochResult? Best { get; private set; }
+    public int StepsPerEpoch => (trainExamples.Count + Options.BatchSize - 1) / Options.BatchSize;
+    public int Steps => StepsPerEpoch * Options.Epochs;
+    public const string Kind = "finetune";
 
-    public void Run(Action<FineTuneProgress>? progress = null)
+    /// <summary>The dev results of each epoch evaluated so far.</summary>
+    public List<EpochResult> Epochs => trainer is null ? [] : EpochResults();
+    public EpochResult? Best => trainer?.Best is { } b ? Epochs.FirstOrDefault(e => e.Step == b.Step) : null;
+    public string? Warning => trainer?.Warning;
+    public int Step => trainer?.Step ?? 0;
+    public IReadOnlyList<MetricsRow> Rows => trainer?.Rows ?? [];
+
+    Trainer? trainer;
+
+    /// <summary>The options saved in the checkpoint of the run in <paramref name="outDir"/> (the output folder may have moved).</summary>
+    public static FineTuneOptions SavedOptions(string outDir)
     {
-        var optimizer = AdamWState.Create(Model, Options.LearningRate, Options.WeightDecay);
-        int stepsPerEpoch = (trainExamples.Count + Options.BatchSize - 1) / Options.BatchSize;
-        int steps = stepsPerEpoch * Options.Epochs;
-        var schedule = new LinearSchedule(Options.LearningRate, 0, steps);
-        var trainLengths = trainEncodings.Select(e => e.Length).ToList();
-        var clock = Stopwatch.StartNew();
-        int step = 0;
-        long seen = 0;
-        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        var (folder, state) = Trainer.Latest(outDir, Kind);
+        var file = Path.Combine(folder, RunCheckpoints.StateFile);
+        var node = state.Task?["options"] ?? throw new PoNetInputException($"{file}: key 'task.options' is missing");
+        try
         {
-            var epochClock = Stopwatch.StartNew();
-            double lossSum = 0;
-            Model.train();
-            foreach (var indices in TextBatches.Shuffled(trainLengths, Options.BatchSize, Seeds.Random(Options.Seed, 100 + epoch)))
+            var options = node.Deserialize<FineTuneOptions>(Json) ?? throw new JsonException("null");
+            return options with { Output = outDir };
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new PoNetInputException($"{file}: key 'task.options': {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    /// <summary>
+    /// Trains all epochs (or continues the run in Output with <paramref name="resume"/>), then writes
+    /// best/ and results.json. Returns false when <paramref name="cancel"/> stopped it after a checkpoint.
+    /// </summary>
+    public bool Run(Action<FineTuneProgress>? progress = null, CancellationToken cancel = default, bool resume = false)
+    {
+        var task = new Task(this);
+        var options = new TrainerOptions
+        {
+            Steps = Steps, Schedule = new LinearSchedule(Options.LearningRate, 0, Steps), Optimizer = AdamWSettings.Bert(Options.WeightDecay),
+            EvalEvery = StepsPerEpoch, Clip = Options.ClipGradNorm > 0 ? Options.ClipGradNorm : null, BFloat16 = Options.BFloat16,
+            Seed = Options.Seed, TrackBest = true,
+        };
+        if (resume)
+        {
+            var (folder, state) = Trainer.Latest(Options.Output, Kind);
+            trainer = Trainer.Resume(task, options, Options.Output, folder, state);
+        }
+        else
+        {
+            if (File.Exists(Path.Combine(Options.Output, ResultsFile)) || Directory.Exists(Path.Combine(Options.Output, BestDir)))
+                throw new PoNetInputException($"{Options.Output}: already holds a fine-tuning run; resume it with --resume or choose another --out");
+            trainer = Trainer.Start(task, options, Options.Output, Kind);
+        }
+        var outcome = trainer.Run(new Reporter(p =>
+        {
+            if (progress is null) return;
+            int epoch = (p.Step - 1) / StepsPerEpoch + 1;
+            var evaluation = p.Row.Dev is null ? null : Epochs.LastOrDefault(e => e.Step == p.Step);
+            progress(new FineTuneProgress(epoch, Options.Epochs, p.Step, p.Steps, evaluation?.TrainLoss ?? p.Row.Train["loss"], p.Row.LearningRate ?? 0,
+                p.TokensPerSecond, p.Eta, evaluation));
+        }), cancel);
+        WriteResults();
+        if (outcome == TrainingOutcome.Cancelled) return false;
+        trainer.RestoreBest();
+        AtomicDirectory.Write(Path.Combine(Options.Output, BestDir), dir => task.SaveModel(dir));
+        return true;
+    }
+
+    List<EpochResult> EpochResults()
+    {
+        var rows = trainer!.Rows;
+        var results = new List<EpochResult>();
+        double lossSum = 0, examples = 0;
+        foreach (var row in rows)
+        {
+            lossSum += row.Train["loss"] * row.Train["examples"];
+            examples += row.Train["examples"];
+            if (row.Dev is null) continue;
+            var metrics = row.Dev.Where(m => m.Key != "loss").ToDictionary();
+            results.Add(new EpochResult(row.Step / StepsPerEpoch, row.Step, lossSum / Math.Max(examples, 1), row.Dev["loss"], metrics));
+            (lossSum, examples) = (0, 0);
+        }
+        return results;
+    }
+
+    /// <summary>Calls back on the training thread.</summary>
+    sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    /// <summary>Sequence classification or regression on the shared loop.</summary>
+    sealed class Task(FineTuner owner) : ITrainingTask
+    {
+        int cachedEpoch = -1;
+        List<int[]> epochBatches = [];
+        readonly List<int> trainLengths = owner.trainEncodings.Select(e => e.Length).ToList();
+
+        public nn.Module Model => owner.Model;
+
+        /// <summary>Batches of similar lengths, shuffled per epoch from (seed, epoch): any step's batch is known without replaying the ones before.</summary>
+        int[] Batch(int step)
+        {
+            int epoch = step / owner.StepsPerEpoch + 1;
+            if (epoch != cachedEpoch)
             {
-                using var scope = NewDisposeScope();
-                double lr = schedule.At(step);
-                AdamWState.SetLearningRate(optimizer, lr);
-                torch.manual_seed(Seeds.Derive(Seeds.Derive(Options.Seed, 3), step)); // this step's dropout masks
-                var inputs = TextBatches.Collate(trainEncodings, indices, tokenizer.PadId);
-                optimizer.zero_grad();
-                PoNetTaskOutput output;
-                using (Options.BFloat16 ? ComputePrecision.BFloat16() : null)
-                    output = Model.forward(inputs, new PoNetLabels(Labels: Targets(trainClasses, trainTargets, indices)));
-                output.Loss!.backward();
-                if (Options.ClipGradNorm > 0) nn.utils.clip_grad_norm_(Model.parameters(), Options.ClipGradNorm);
-                optimizer.step();
-                double loss = output.Loss.item<float>();
-                lossSum += loss * indices.Length;
-                step++;
-                seen += indices.Length;
-                double seconds = clock.Elapsed.TotalSeconds;
-                progress?.Invoke(new FineTuneProgress(epoch, Options.Epochs, step, steps, loss, lr, seen / seconds,
-                    TimeSpan.FromSeconds(seconds / step * (steps - step)), null));
+                epochBatches = TextBatches.Shuffled(trainLengths, owner.Options.BatchSize, Seeds.Random(owner.Options.Seed, 100 + epoch));
+                cachedEpoch = epoch;
             }
-            var (devLoss, metrics) = Evaluate();
-            var result = new EpochResult(epoch, step, lossSum / trainExamples.Count, devLoss, metrics, epochClock.Elapsed.TotalSeconds);
-            Epochs.Add(result);
-            if (Best is null || Better(result.Metrics[Metric], Best.Metrics[Metric]))
-            {
-                Best = result;
-                ModelFolder.Save(Model, tokenizerSource, Path.Combine(Options.Output, BestDir));
-            }
-            WriteResults(clock.Elapsed.TotalSeconds);
-            double s = clock.Elapsed.TotalSeconds;
-            progress?.Invoke(new FineTuneProgress(epoch, Options.Epochs, step, steps, result.TrainLoss, schedule.At(step), seen / s,
-                TimeSpan.FromSeconds(s / step * (steps - step)), result));
+            return epochBatches[step % owner.StepsPerEpoch];
+        }
+
+        public StepOutput Forward(int step, int microBatch, int microBatches)
+        {
+            var indices = Batch(step);
+            var inputs = TextBatches.Collate(owner.trainEncodings, indices, owner.tokenizer.PadId);
+            var output = owner.Model.forward(inputs, new PoNetLabels(Labels: owner.Targets(owner.trainClasses, owner.trainTargets, indices)));
+            long tokens = inputs.AttentionMask!.sum().item<long>();
+            return new StepOutput(output.Loss!, new Dictionary<string, double> { ["loss"] = output.Loss!.item<float>(), ["examples"] = indices.Length }, tokens);
+        }
+
+        public Evaluation Evaluate()
+        {
+            var (loss, metrics) = owner.EvaluateDev();
+            var all = new Dictionary<string, double>(metrics) { ["loss"] = loss };
+            return new Evaluation(all, metrics[owner.Metric]);
+        }
+
+        public void SaveModel(string dir)
+        {
+            PoNetCheckpoint.Save(owner.Model, dir);
+            owner.tokenizerFiles.WriteTo(dir);
+        }
+
+        public void LoadModel(string dir)
+        {
+            var report = PoNetCheckpoint.LoadWeights(owner.Model, dir);
+            if (report.NewlyInitialized.Count > 0)
+                throw new PoNetInputException($"{dir}: the checkpoint lacks {string.Join(", ", report.NewlyInitialized.Take(5))}");
+        }
+
+        public JsonNode? SaveState() => new JsonObject
+        {
+            ["options"] = JsonSerializer.SerializeToNode(owner.Options, Json),
+            ["train_examples"] = owner.trainExamples.Count,
+        };
+
+        public void RestoreState(JsonNode? state, string file)
+        {
+            int? count = state?["train_examples"]?.GetValue<int>();
+            if (count != owner.trainExamples.Count)
+                throw new PoNetInputException($"{file}: the run was trained on {count} examples, {owner.Options.Train} now has {owner.trainExamples.Count}: resuming needs the same data");
         }
     }
 
@@ -240,10 +343,22 @@ public sealed class FineTuner
             ? tensor(indices.Select(i => (float)targets[i]).ToArray())
             : tensor(indices.Select(i => classes[i]).ToArray());
 
-    /// <summary>Dev loss (mean over examples) and the metrics of the task.</summary>
+    /// <summary>Dev loss (mean over examples) and the metrics of the task, in eval mode.</summary>
     public (double Loss, Dictionary<string, double> Metrics) Evaluate()
     {
         Model.eval();
+        try
+        {
+            using (no_grad()) return EvaluateDev();
+        }
+        finally
+        {
+            Model.train();
+        }
+    }
+
+    (double Loss, Dictionary<string, double> Metrics) EvaluateDev()
+    {
         var predictedClasses = new int[devExamples.Count];
         var predictedValues = new double[devExamples.Count];
         double lossSum = 0;
@@ -269,7 +384,6 @@ public sealed class FineTuner
                 }
             }
         }
-        Model.train();
         var metrics = new Dictionary<string, double>();
         if (IsRegression)
         {
@@ -294,15 +408,19 @@ public sealed class FineTuner
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    void WriteResults(double seconds)
+    /// <summary>results.json, rewritten after every session so an interrupted run still has one.</summary>
+    void WriteResults()
     {
+        var state = trainer!.State;
+        var best = Best;
         var results = new
         {
+            completed = state.Step == Steps,
             task = IsRegression ? "regression" : "classification",
             labels = LabelSet?.Labels,
             metric = Metric,
-            best_epoch = Best?.Epoch,
-            best = Best?.Metrics[Metric],
+            best_epoch = best?.Epoch,
+            best = best?.Metrics[Metric],
             train_examples = trainExamples.Count,
             dev_examples = devExamples.Count,
             max_length = Options.MaxLength,
@@ -310,17 +428,15 @@ public sealed class FineTuner
             sentence_segments = Encoder.SentenceSegments,
             train_tokens_mean = trainEncodings.Average(e => e.Length),
             train_at_max_length = trainEncodings.Count(e => e.Length == Options.MaxLength),
-            seconds,
+            step = state.Step,
+            steps = Steps,
+            train_seconds = state.TrainSeconds,
+            eval_seconds = state.EvalSeconds,
+            tokens_per_second = state.TrainTokens / Math.Max(state.TrainSeconds, 1e-9),
+            peak_memory_mb = state.PeakMemoryMb,
             epochs = Epochs,
             options = Options,
         };
         AtomicFile.WriteAllText(Path.Combine(Options.Output, ResultsFile), JsonSerializer.Serialize(results, Json) + "\n");
-
-        var names = Epochs[0].Metrics.Keys.ToList();
-        var csv = new StringBuilder($"epoch,step,train_loss,dev_loss,{string.Join(',', names.Select(n => "dev_" + n))},seconds\n");
-        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        foreach (var e in Epochs)
-            csv.Append($"{e.Epoch},{e.Step},{F(e.TrainLoss)},{F(e.DevLoss)},{string.Join(',', names.Select(n => F(e.Metrics[n])))},{F(e.Seconds)}\n");
-        AtomicFile.WriteAllText(Path.Combine(Options.Output, CurvesFile), csv.ToString());
     }
 }

@@ -90,6 +90,11 @@ public sealed record LraConfig
     /// <summary>Max global gradient norm; null for no clipping.</summary>
     [JsonPropertyName("clip")] public double? Clip { get; init; }
     [JsonPropertyName("eval_every")] public int EvalEvery { get; init; } = 100;
+    /// <summary>
+    /// Dev examples of each evaluation during training: a fixed, seeded subset when the dev split is
+    /// larger (null or 0: all). The best step's weights are evaluated on the full dev and test sets at the end.
+    /// </summary>
+    [JsonPropertyName("eval_examples")] public int? EvalExamples { get; init; }
     [JsonPropertyName("seed")] public long Seed { get; init; } = 42;
 
     public int HeadDim => Dim / Heads;
@@ -121,6 +126,7 @@ public sealed record LraConfig
         Require(LearningRate > 0 && double.IsFinite(LearningRate), $"lr = {LearningRate}, expected > 0");
         Require(Clip is null || Clip > 0, $"clip = {Clip}, expected > 0");
         Require(EvalEvery >= 1, $"eval every = {EvalEvery}, expected >= 1");
+        Require(EvalExamples is null or >= 0, $"eval examples = {EvalExamples}, expected >= 0 (0: the whole dev split)");
         Require(Seed >= 0, $"seed = {Seed}, expected >= 0");
         return this;
     }
@@ -185,6 +191,80 @@ public sealed record LraTaskDefaults(
             MaxLength = quick.MaxLength, Steps = quick.Steps, Warmup = quick.Warmup, EvalEvery = quick.EvalEvery,
             BatchSize = Math.Min(BatchSize, 32), LearningRate = quick.LearningRate,
         };
+    }
+}
+
+/// <summary>Settings a user gave on top of a preset; null where the preset's value stands.</summary>
+public sealed record LraOverrides
+{
+    public int? Steps { get; init; }
+    public int? BatchSize { get; init; }
+    public double? LearningRate { get; init; }
+    public int? Warmup { get; init; }
+    public int? MaxLength { get; init; }
+    public int? Layers { get; init; }
+    public int? Dim { get; init; }
+    public int? Heads { get; init; }
+    public int? Ffn { get; init; }
+    public int? Segments { get; init; }
+    public int? EvalEvery { get; init; }
+    public int? EvalExamples { get; init; }
+    public long? Seed { get; init; }
+    public int? Accumulate { get; init; }
+    public double? Clip { get; init; }
+    public PoNetBranches Ablate { get; init; }
+    public PoNetFusion? Fusion { get; init; }
+    public AttentionKernel? Attention { get; init; }
+}
+
+public static class LraPresets
+{
+    public static readonly IReadOnlyList<string> Names = ["quick", "paper"];
+
+    /// <summary>Default dev examples per evaluation during training (the whole dev split when smaller).</summary>
+    public const int DefaultEvalExamples = 2000;
+
+    /// <summary>
+    /// The configuration of a run: the task's preset ("quick" or "paper") with the user's overrides.
+    /// Scaling rules: a run shorter or longer than the preset keeps the preset's warm-up fraction and
+    /// evaluates ten times (unless --warmup or --eval-every say otherwise). Mixer-specific settings on
+    /// another mixer are refused.
+    /// </summary>
+    public static LraConfig Resolve(string task, string preset, MixerKind mixer, LraOverrides o)
+    {
+        var defaults = LraTaskDefaults.For(task);
+        var p = preset.ToLowerInvariant() switch
+        {
+            "quick" => defaults.Quick(mixer),
+            "paper" => defaults.Paper(mixer),
+            _ => throw new PoNetInputException($"--preset {preset}: expected one of {string.Join(", ", Names)}"),
+        };
+        if (mixer != MixerKind.PoNet && (o.Ablate != PoNetBranches.None || o.Fusion is not null))
+            throw new PoNetInputException("--ablate and --fusion change the PoNet mixer; they need --mixer ponet");
+        if (mixer != MixerKind.Transformer && o.Attention is not null)
+            throw new PoNetInputException("--attention chooses the Transformer's attention kernel; it needs --mixer transformer");
+        int steps = o.Steps ?? p.Steps;
+        return (p with
+        {
+            Steps = steps,
+            BatchSize = o.BatchSize ?? p.BatchSize,
+            LearningRate = o.LearningRate ?? p.LearningRate,
+            Warmup = o.Warmup ?? (int)Math.Round((double)p.Warmup * steps / p.Steps),
+            MaxLength = o.MaxLength ?? p.MaxLength,
+            Layers = o.Layers ?? p.Layers,
+            Dim = o.Dim ?? p.Dim,
+            Heads = o.Heads ?? p.Heads,
+            Ffn = o.Ffn ?? p.Ffn,
+            Segments = o.Segments ?? p.Segments,
+            EvalEvery = o.EvalEvery ?? (o.Steps is null ? p.EvalEvery : Math.Max(1, steps / 10)),
+            EvalExamples = o.EvalExamples ?? p.EvalExamples ?? DefaultEvalExamples,
+            Seed = o.Seed ?? p.Seed,
+            Accumulate = o.Accumulate ?? p.Accumulate,
+            Clip = o.Clip ?? p.Clip,
+            Ablate = o.Ablate,
+            Fusion = o.Fusion ?? PoNetFusion.Multiply,
+            Attention = o.Attention ?? AttentionKernel.Sdpa,
+        }).Validate();
     }
 }
 

@@ -37,6 +37,27 @@ public interface ILraDataset
     LraBatch GetBatch(IReadOnlyList<int> indices, int length);
 }
 
+/// <summary>Some examples of another dataset, in the given order (e.g. the seeded dev subset of evaluations during training).</summary>
+public sealed class LraSubset(ILraDataset source, IReadOnlyList<int> indices) : ILraDataset
+{
+    public int Count => indices.Count;
+    public bool IsPair => source.IsPair;
+    public int Label(int index) => source.Label(indices[index]);
+    public LraBatch GetBatch(IReadOnlyList<int> batch, int length) => source.GetBatch(batch.Select(i => indices[i]).ToArray(), length);
+
+    /// <summary>
+    /// <paramref name="count"/> examples of <paramref name="source"/> drawn without replacement by a
+    /// generator seeded with <paramref name="seed"/>, in index order; the source itself when it is not larger.
+    /// </summary>
+    public static ILraDataset Sample(ILraDataset source, int count, long seed)
+    {
+        if (count <= 0 || count >= source.Count) return source;
+        var order = Enumerable.Range(0, source.Count).ToArray();
+        Randomness.Seeds.Random(seed, 7).Shuffle(order);
+        return new LraSubset(source, order.Take(count).Order().ToArray());
+    }
+}
+
 /// <summary>Train, dev and (optional) test sets of one task.</summary>
 public sealed record LraSplits(ILraDataset Train, ILraDataset Dev, ILraDataset? Test);
 

@@ -11,38 +11,6 @@ public sealed record LraEvaluation(
     [property: JsonPropertyName("accuracy")] double Accuracy,
     [property: JsonPropertyName("examples")] int Examples);
 
-/// <summary>One row of the training curves, recorded at every evaluation.</summary>
-public sealed record LraMetricsRow(
-    [property: JsonPropertyName("step")] int Step,
-    [property: JsonPropertyName("train_loss")] double TrainLoss,
-    [property: JsonPropertyName("train_accuracy")] double TrainAccuracy,
-    [property: JsonPropertyName("dev_loss")] double DevLoss,
-    [property: JsonPropertyName("dev_accuracy")] double DevAccuracy,
-    [property: JsonPropertyName("lr")] double LearningRate)
-{
-    public const string CsvHeader = "step,train_loss,train_accuracy,dev_loss,dev_accuracy,lr";
-
-    public string ToCsv() => string.Join(",",
-        Step.ToString(CultureInfo.InvariantCulture), F(TrainLoss), F(TrainAccuracy), F(DevLoss), F(DevAccuracy), F(LearningRate));
-
-    static string F(double x) => x.ToString("R", CultureInfo.InvariantCulture);
-
-    public static string Csv(IEnumerable<LraMetricsRow> rows)
-    {
-        var sb = new StringBuilder(CsvHeader).Append('\n');
-        foreach (var r in rows) sb.Append(r.ToCsv()).Append('\n');
-        return sb.ToString();
-    }
-}
-
-/// <summary>
-/// What the trainer reports after every optimiser step. Loss and accuracy are averages over the
-/// training batches since the last evaluation; <see cref="Evaluated"/> is set on evaluation steps.
-/// </summary>
-public sealed record LraProgress(
-    int Step, int TotalSteps, double Loss, double Accuracy, double LearningRate,
-    double TokensPerSecond, TimeSpan? Eta, LraMetricsRow? Evaluated, LraBest? Best);
-
 /// <summary>The best dev evaluation so far (highest accuracy; the earliest on ties).</summary>
 public sealed record LraBest(
     [property: JsonPropertyName("step")] int Step,
@@ -59,12 +27,20 @@ public sealed record LraResults
     [JsonPropertyName("best_step")] public required int BestStep { get; init; }
     [JsonPropertyName("dev_accuracy")] public required double DevAccuracy { get; init; }
     [JsonPropertyName("dev_loss")] public required double DevLoss { get; init; }
+    /// <summary>Dev examples scored at the end (the whole dev split).</summary>
+    [JsonPropertyName("dev_examples")] public int DevExamples { get; init; }
+    /// <summary>Dev examples of each evaluation during training (a seeded subset when smaller than the split).</summary>
+    [JsonPropertyName("eval_examples")] public int EvalExamples { get; init; }
+    /// <summary>The best step's accuracy on the evaluation subset (equal to <see cref="DevAccuracy"/> when it is the whole split).</summary>
+    [JsonPropertyName("best_eval_accuracy")] public double BestEvalAccuracy { get; init; }
     /// <summary>Accuracy of the best-dev weights on test; null when the task has no test split.</summary>
     [JsonPropertyName("test_accuracy")] public required double? TestAccuracy { get; init; }
     [JsonPropertyName("test_loss")] public required double? TestLoss { get; init; }
     [JsonPropertyName("test_examples")] public required int TestExamples { get; init; }
     /// <summary>Wall time of the optimiser steps, all sessions together, evaluations excluded.</summary>
     [JsonPropertyName("train_seconds")] public required double TrainSeconds { get; init; }
+    /// <summary>Seconds spent in dev evaluations during training (not in <see cref="TrainSeconds"/>).</summary>
+    [JsonPropertyName("eval_seconds")] public double EvalSeconds { get; init; }
     /// <summary>Training positions per second, padding included (B·N per document per micro-batch).</summary>
     [JsonPropertyName("tokens_per_second")] public required double TokensPerSecond { get; init; }
     [JsonPropertyName("steps_per_second")] public required double StepsPerSecond { get; init; }

@@ -1,198 +1,113 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using PoNet.Checkpoints;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 using PoNet.IO;
 using PoNet.Randomness;
-using PoNet.Runtime;
+using PoNet.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace PoNet.Lra;
 
 /// <summary>
-/// Trains an LRA model as the paper did (PONET.md §6): AdamW (β 0.9/0.999, ε 1e-6, no weight decay)
-/// under the <see cref="OneCycle"/> schedule, cross entropy, dev evaluation every
-/// <see cref="LraConfig.EvalEvery"/> steps and at the end, the best-dev weights tested at the end.
-/// Deterministic on CPU for a seed (and a thread count): the initial weights come from a generator
-/// seeded with it, batch order and each step's dropout from (seed, step), all independent of torch's
-/// global generator, so a run stopped and resumed from its checkpoint ends with exactly the weights
-/// and results of an uninterrupted one. Writes into the output folder: checkpoints/ (see
-/// <see cref="LraCheckpoint"/>), and when finished results.json and metrics.csv. Each train and eval
-/// step runs in its own dispose scope.
+/// Trains an LRA model as the paper did (docs/MODEL.md §6) on the shared <see cref="Trainer"/>:
+/// AdamW (β 0.9/0.999, ε 1e-6, no weight decay) under the <see cref="OneCycle"/> schedule (β1
+/// cycling too), cross entropy, dev evaluation every <see cref="LraConfig.EvalEvery"/> steps and at
+/// the end, the best-dev weights tested at the end. Deterministic on CPU for a seed (and a thread
+/// count): the initial weights come from a generator seeded with it, batch order and each step's
+/// dropout from (seed, step), so a run stopped and resumed from its checkpoint ends with exactly
+/// the weights and results of an uninterrupted one. Writes into the output folder: checkpoints/
+/// (<see cref="RunCheckpoints"/>), metrics.csv (a row per step) and, when finished, results.json.
 /// </summary>
 public sealed class LraTrainer : IDisposable
 {
-    public const string ResultsFile = "results.json", MetricsFile = "metrics.csv";
+    public const string ResultsFile = "results.json", MetricsFile = MetricsRow.File, Kind = "lra";
 
     readonly LraSplits data;
-    readonly LraRunState state;
-    readonly OneCycle schedule;
-    readonly LraBatchOrder order;
-    readonly AdamW optimizer;
-    Dictionary<string, Tensor>? best;
+    readonly ILraDataset devDuringTraining;
+    readonly Trainer trainer;
 
     public LraConfig Config { get; }
     public string OutputDirectory { get; }
     /// <summary>The model being trained; after <see cref="Run"/> it holds the best-dev weights that were tested.</summary>
     public LraModel Model { get; }
     /// <summary>Optimiser steps done so far.</summary>
-    public int Step => state.Step;
-    public IReadOnlyList<LraMetricsRow> History => state.History;
-    public LraBest? Best => state.Best;
+    public int Step => trainer.Step;
+    /// <summary>One row per step (training loss and accuracy, learning rate), with the dev metrics on evaluated steps.</summary>
+    public IReadOnlyList<MetricsRow> History => trainer.Rows;
+    public LraBest? Best => trainer.Best is { } b ? new LraBest(b.Step, b.Metrics["loss"], b.Metrics["accuracy"]) : null;
     /// <summary>Something the user should know about this session (e.g. a changed thread count on resume), or null.</summary>
-    public string? Warning { get; }
+    public string? Warning => trainer.Warning;
 
-    LraTrainer(LraConfig config, LraSplits data, string outDir, LraRunState? resumed, string? checkpointDir)
+    LraTrainer(LraConfig config, LraSplits data, string outDir, (string Folder, TrainingState State)? resumed)
     {
         Config = config.Validate();
         this.data = data;
         OutputDirectory = outDir;
         CheckData(config, data);
-        var labelHash = LabelHash(data.Train);
+        devDuringTraining = LraSubset.Sample(data.Dev, config.EvalExamples ?? 0, config.Seed);
         Model = LraModel.Create(config);
         using (var init = new Generator((ulong)config.Seed, CPU))
             Model.ResetParameters(init);
         Model.train();
-        optimizer = new AdamW(Model.parameters(), config.LearningRate, 0.9, 0.999, eps: 1e-6, weight_decay: 0);
-        schedule = new OneCycle(config.LearningRate, config.Warmup, config.Steps);
-        order = new LraBatchOrder(config.Seed, data.Train.Count);
-        if (resumed is null)
-            state = new LraRunState { Config = config, TrainExamples = data.Train.Count, TrainLabelHash = labelHash };
-        else
+        var task = new Task(this, LabelHash(data.Train));
+        var options = new TrainerOptions
         {
-            if (resumed.TrainExamples != data.Train.Count || resumed.TrainLabelHash != labelHash)
-                throw new PoNetInputException(
-                    $"{outDir}: the run was trained on {resumed.TrainExamples} examples (label hash {resumed.TrainLabelHash}), " +
-                    $"but the training data now has {data.Train.Count} (label hash {labelHash}): resuming needs the same data");
-            state = resumed;
-            if (resumed.Threads > 0 && resumed.Threads != torch.get_num_threads())
-                Warning = $"the checkpoint was written with {resumed.Threads} CPU threads, this session has {torch.get_num_threads()}: " +
-                          "the run continues correctly but may not be bit-identical to an uninterrupted one";
-            LraCheckpoint.Restore(checkpointDir!, state, Model, optimizer);
-            best = LraCheckpoint.ReadBest(checkpointDir!);
-        }
+            Steps = config.Steps, Schedule = new OneCycle(config.LearningRate, config.Warmup, config.Steps), Optimizer = AdamWSettings.Lra,
+            EvalEvery = config.EvalEvery, Accumulate = config.Accumulate, Clip = config.Clip, Seed = config.Seed, TrackBest = true,
+        };
+        trainer = resumed is { } r ? Trainer.Resume(task, options, outDir, r.Folder, r.State) : Trainer.Start(task, options, outDir, Kind);
     }
 
     /// <summary>A fresh run in <paramref name="outDir"/>, which must not already hold one.</summary>
     public static LraTrainer Start(LraConfig config, LraSplits data, string outDir)
     {
-        if (LraCheckpoint.Find(outDir) is not null || File.Exists(Path.Combine(outDir, ResultsFile)))
-            throw new PoNetInputException($"{outDir}: already holds a run; resume it or choose another output folder");
-        return new LraTrainer(config, data, outDir, null, null);
+        if (File.Exists(Path.Combine(outDir, ResultsFile)) || RunCheckpoints.Exists(outDir))
+            throw new PoNetInputException($"{outDir}: already holds a run; resume it with --resume or choose another output folder");
+        return new LraTrainer(config, data, outDir, null);
     }
 
     /// <summary>Continues the run in <paramref name="outDir"/> from its latest checkpoint, with its saved configuration.</summary>
     public static LraTrainer Resume(string outDir, LraSplits data)
     {
-        var dir = LraCheckpoint.Find(outDir) ?? throw new PoNetInputException($"{outDir}: no checkpoint to resume from ({Path.Combine(outDir, LraCheckpoint.Folder, LraCheckpoint.Latest)} is missing)");
-        var state = LraCheckpoint.ReadState(dir);
-        return new LraTrainer(state.Config, data, outDir, state, dir);
+        var latest = Trainer.Latest(outDir, Kind);
+        return new LraTrainer(SavedConfig(latest), data, outDir, latest);
     }
 
     /// <summary>The saved configuration of the run in <paramref name="outDir"/>, to load its data before <see cref="Resume"/>.</summary>
-    public static LraConfig SavedConfig(string outDir)
+    public static LraConfig SavedConfig(string outDir) => SavedConfig(Trainer.Latest(outDir, Kind));
+
+    static LraConfig SavedConfig((string Folder, TrainingState State) latest)
     {
-        var dir = LraCheckpoint.Find(outDir) ?? throw new PoNetInputException($"{outDir}: no checkpoint to resume from");
-        return LraCheckpoint.ReadState(dir).Config;
+        var file = Path.Combine(latest.Folder, RunCheckpoints.StateFile);
+        var node = latest.State.Task?["config"] ?? throw new PoNetInputException($"{file}: key 'task.config' is missing");
+        try
+        {
+            return LraConfig.FromJson(node.ToJsonString(), file + " (key 'task.config')").Validate();
+        }
+        catch (PoNetInputException e) when (!e.Message.StartsWith(file, StringComparison.Ordinal))
+        {
+            throw new PoNetInputException($"{file}: key 'task.config': {e.Message}", e);
+        }
     }
 
     /// <summary>
     /// Trains to <see cref="LraConfig.Steps"/>, tests the best-dev weights, writes results.json and
-    /// metrics.csv and returns the results. On cancellation it saves a checkpoint first and then
-    /// throws <see cref="OperationCanceledException"/>.
+    /// metrics.csv and returns the results. On cancellation it finishes the step, saves a checkpoint
+    /// and then throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public LraResults Run(IProgress<LraProgress>? progress = null, CancellationToken cancel = default)
+    public LraResults Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        Train(Config.Steps, progress, cancel);
+        if (trainer.Run(progress, cancel) == TrainingOutcome.Cancelled) throw new OperationCanceledException(cancel);
         return Finish();
     }
 
     /// <summary>Trains until <paramref name="step"/> steps are done (at most the configured steps) and saves a checkpoint there.</summary>
-    public void RunUntil(int step, IProgress<LraProgress>? progress = null, CancellationToken cancel = default)
+    public void RunUntil(int step, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
-        Train(Math.Min(step, Config.Steps), progress, cancel);
-        SaveCheckpoint();
-    }
-
-    void Train(int until, IProgress<LraProgress>? progress, CancellationToken cancel)
-    {
-        var clock = new Stopwatch();
-        int sessionSteps = 0;
-        long sessionTokens = 0;
-        double sessionSeconds = 0;
-        while (state.Step < until)
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                SaveCheckpoint();
-                cancel.ThrowIfCancellationRequested();
-            }
-            clock.Start();
-            var lr = TrainStep(state.Step);
-            clock.Stop();
-            state.Step++;
-            sessionSteps++;
-            long tokens = (long)Config.BatchSize * Config.MaxLength * (Config.Pair ? 2 : 1);
-            sessionTokens += tokens;
-            state.TrainTokens += tokens;
-            var seconds = clock.Elapsed.TotalSeconds;
-            clock.Reset();
-            state.TrainSeconds += seconds;
-            sessionSeconds += seconds;
-            UpdatePeakMemory();
-
-            LraMetricsRow? evaluated = null;
-            double trainLoss = state.PendingBatches == 0 ? double.NaN : state.PendingLossSum / state.PendingBatches;
-            double trainAcc = state.PendingExamples == 0 ? double.NaN : (double)state.PendingCorrect / state.PendingExamples;
-            if (state.Step % Config.EvalEvery == 0 || state.Step == Config.Steps)
-            {
-                var dev = Evaluate(data.Dev);
-                evaluated = new LraMetricsRow(state.Step, trainLoss, trainAcc, dev.Loss, dev.Accuracy, lr);
-                state.History.Add(evaluated);
-                (state.PendingLossSum, state.PendingBatches, state.PendingCorrect, state.PendingExamples) = (0, 0, 0, 0);
-                if (state.Best is null || dev.Accuracy > state.Best.DevAccuracy)
-                {
-                    state.Best = new LraBest(state.Step, dev.Loss, dev.Accuracy);
-                    SetBest();
-                }
-                SaveCheckpoint();
-            }
-            var perStep = sessionSeconds / sessionSteps;
-            progress?.Report(new LraProgress(state.Step, Config.Steps, trainLoss, trainAcc, lr,
-                sessionTokens / Math.Max(sessionSeconds, 1e-9), TimeSpan.FromSeconds(perStep * (Config.Steps - state.Step)), evaluated, state.Best));
-        }
-    }
-
-    /// <summary>One optimiser step with 0-based index <paramref name="step"/>; returns its learning rate.</summary>
-    double TrainStep(int step)
-    {
-        using var scope = NewDisposeScope();
-        var (lr, beta1) = schedule.At(step);
-        foreach (var group in optimizer.ParamGroups)
-        {
-            var options = (AdamW.Options)((ParamGroup)group).Options;
-            options.LearningRate = lr;
-            options.beta1 = beta1;
-        }
-        Model.Encoder.DropoutMasks.Reseed(SplitMix.StepSeed(Config.Seed, step)); // this step's dropout masks
-        optimizer.zero_grad();
-        for (int a = 0; a < Config.Accumulate; a++)
-        {
-            using var inner = NewDisposeScope();
-            var indices = order.MicroBatch(step, a, Config.Accumulate, Config.MicroBatchSize);
-            using var batch = GetBatch(data.Train, "train", indices);
-            var logits = Model.forward(batch);
-            var loss = nn.functional.cross_entropy(logits, batch.Labels);
-            (Config.Accumulate == 1 ? loss : loss / Config.Accumulate).backward();
-            state.PendingLossSum += loss.item<float>();
-            state.PendingBatches++;
-            state.PendingCorrect += logits.argmax(-1).eq(batch.Labels).sum().item<long>();
-            state.PendingExamples += indices.Length;
-        }
-        if (Config.Clip is { } clip) nn.utils.clip_grad_norm_(Model.parameters(), clip);
-        optimizer.step();
-        return lr;
+        trainer.Run(progress, cancel, until: step);
+        trainer.SaveCheckpoint();
     }
 
     /// <summary>Loss and accuracy of the current weights on a split, in eval mode (no dropout).</summary>
@@ -202,20 +117,7 @@ public sealed class LraTrainer : IDisposable
         try
         {
             using var _ = no_grad();
-            double lossSum = 0;
-            long correct = 0;
-            int size = Config.MicroBatchSize;
-            for (int start = 0; start < split.Count; start += size)
-            {
-                using var scope = NewDisposeScope();
-                var indices = Enumerable.Range(start, Math.Min(size, split.Count - start)).ToArray();
-                using var batch = GetBatch(split, name, indices);
-                var logits = Model.forward(batch);
-                lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
-                correct += logits.argmax(-1).eq(batch.Labels).sum().item<long>();
-            }
-            int n = Math.Max(split.Count, 1);
-            return new LraEvaluation(lossSum / n, (double)correct / n, split.Count);
+            return EvaluateSplit(split, name);
         }
         finally
         {
@@ -223,19 +125,41 @@ public sealed class LraTrainer : IDisposable
         }
     }
 
+    LraEvaluation EvaluateSplit(ILraDataset split, string name)
+    {
+        double lossSum = 0;
+        long correct = 0;
+        int size = Config.MicroBatchSize;
+        for (int start = 0; start < split.Count; start += size)
+        {
+            using var scope = NewDisposeScope();
+            var indices = Enumerable.Range(start, Math.Min(size, split.Count - start)).ToArray();
+            using var batch = GetBatch(split, name, indices);
+            var logits = Model.forward(batch);
+            lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
+            correct += logits.argmax(-1).eq(batch.Labels).sum().item<long>();
+        }
+        int n = Math.Max(split.Count, 1);
+        return new LraEvaluation(lossSum / n, (double)correct / n, split.Count);
+    }
+
     LraResults Finish()
     {
-        var test = (LraEvaluation?)null;
-        if (best is not null) LraCheckpoint.CopyInto(Model.state_dict(), Clone(best), "best weights");
-        if (data.Test is not null) test = Evaluate(data.Test, "test");
-        UpdatePeakMemory();
-        var b = state.Best!;
+        trainer.RestoreBest();
+        var b = Best!;
+        // The best step was chosen on the dev subset; its weights are scored on the full dev set too.
+        var dev = ReferenceEquals(devDuringTraining, data.Dev) ? new LraEvaluation(b.DevLoss, b.DevAccuracy, data.Dev.Count) : Evaluate(data.Dev);
+        var test = data.Test is null ? null : Evaluate(data.Test, "test");
+        var state = trainer.State;
         var results = new LraResults
         {
             Task = Config.Task, Mixer = Config.Mixer, Steps = state.Step, BestStep = b.Step,
-            DevAccuracy = b.DevAccuracy, DevLoss = b.DevLoss, TestAccuracy = test?.Accuracy, TestLoss = test?.Loss,
+            DevAccuracy = dev.Accuracy, DevLoss = dev.Loss, DevExamples = dev.Examples,
+            EvalExamples = devDuringTraining.Count, BestEvalAccuracy = b.DevAccuracy,
+            TestAccuracy = test?.Accuracy, TestLoss = test?.Loss,
             TestExamples = test?.Examples ?? 0,
             TrainSeconds = state.TrainSeconds,
+            EvalSeconds = state.EvalSeconds,
             TokensPerSecond = state.TrainTokens / Math.Max(state.TrainSeconds, 1e-9),
             StepsPerSecond = state.Step / Math.Max(state.TrainSeconds, 1e-9),
             PeakMemoryMb = state.PeakMemoryMb,
@@ -243,26 +167,62 @@ public sealed class LraTrainer : IDisposable
             Threads = torch.get_num_threads(),
             Config = Config,
         };
-        AtomicFile.WriteAllText(Path.Combine(OutputDirectory, MetricsFile), LraMetricsRow.Csv(state.History));
+        AtomicFile.WriteAllText(Path.Combine(OutputDirectory, MetricsFile), MetricsRow.Csv(History));
         AtomicFile.WriteAllText(Path.Combine(OutputDirectory, ResultsFile), results.ToJson());
         return results;
     }
 
-    void SaveCheckpoint() => LraCheckpoint.Save(OutputDirectory, state, Model, optimizer, best);
-
-    void SetBest()
+    /// <summary>The LRA classification task on the shared loop.</summary>
+    sealed class Task(LraTrainer owner, string labelHash) : ITrainingTask
     {
-        if (best is not null) foreach (var t in best.Values) t.Dispose();
-        best = Model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
-    }
+        readonly LraBatchOrder order = new(owner.Config.Seed, owner.data.Train.Count);
+        LraConfig Config => owner.Config;
 
-    static Dictionary<string, Tensor> Clone(Dictionary<string, Tensor> weights) =>
-        weights.ToDictionary(p => p.Key, p => p.Value.clone());
+        public nn.Module Model => owner.Model;
 
-    void UpdatePeakMemory()
-    {
-        if (NativeMemory.PeakResidentMegabytes() is { } peak)
-            state.PeakMemoryMb = Math.Max(state.PeakMemoryMb ?? 0, peak);
+        public void BeginStep(int step) => owner.Model.Encoder.DropoutMasks.Reseed(SplitMix.StepSeed(Config.Seed, step));
+
+        public StepOutput Forward(int step, int microBatch, int microBatches)
+        {
+            var indices = order.MicroBatch(step, microBatch, microBatches, Config.MicroBatchSize);
+            var batch = owner.GetBatch(owner.data.Train, "train", indices);
+            var logits = owner.Model.forward(batch);
+            var loss = nn.functional.cross_entropy(logits, batch.Labels);
+            double correct = logits.argmax(-1).eq(batch.Labels).sum().item<long>();
+            long tokens = (long)indices.Length * Config.MaxLength * (Config.Pair ? 2 : 1);
+            return new StepOutput(loss, new Dictionary<string, double> { ["loss"] = loss.item<float>(), ["accuracy"] = correct / indices.Length }, tokens);
+        }
+
+        public Evaluation Evaluate()
+        {
+            var dev = owner.EvaluateSplit(owner.devDuringTraining, "dev");
+            return new Evaluation(new Dictionary<string, double> { ["loss"] = dev.Loss, ["accuracy"] = dev.Accuracy }, dev.Accuracy);
+        }
+
+        public void SaveModel(string dir) => SafeTensors.Save(Path.Combine(dir, Trainer.ModelFile), owner.Model.state_dict());
+
+        public void LoadModel(string dir)
+        {
+            var path = Path.Combine(dir, Trainer.ModelFile);
+            LraCheckpoint.CopyInto(owner.Model.state_dict(), SafeTensors.Load(path), path);
+        }
+
+        public JsonNode? SaveState() => new JsonObject
+        {
+            ["config"] = JsonNode.Parse(Config.ToJson()),
+            ["train_examples"] = owner.data.Train.Count,
+            ["train_label_hash"] = labelHash,
+        };
+
+        public void RestoreState(JsonNode? state, string file)
+        {
+            int? examples = state?["train_examples"]?.GetValue<int>();
+            string? hash = state?["train_label_hash"]?.GetValue<string>();
+            if (examples != owner.data.Train.Count || hash != labelHash)
+                throw new PoNetInputException(
+                    $"{file}: the run was trained on {examples} examples (label hash {hash}), " +
+                    $"but the training data now has {owner.data.Train.Count} (label hash {labelHash}): resuming needs the same data");
+        }
     }
 
     /// <summary>A batch with its token ids and labels checked against the model's vocabulary and classes.</summary>
@@ -312,8 +272,7 @@ public sealed class LraTrainer : IDisposable
 
     public void Dispose()
     {
-        optimizer.Dispose();
+        trainer.Dispose();
         Model.Dispose();
-        if (best is not null) foreach (var t in best.Values) t.Dispose();
     }
 }

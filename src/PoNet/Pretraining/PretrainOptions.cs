@@ -76,18 +76,3 @@ public sealed record PretrainStepRecord(int Step, double LearningRate, double Lo
 
 /// <summary>Held-out metrics after <see cref="Step"/> steps (0: before training).</summary>
 public sealed record PretrainEvalRecord(int Step, double MlmLoss, double MlmAccuracy, double SsoAccuracy);
-
-/// <summary>Where a run stands: saved in checkpoint/trainer_state.json.</summary>
-public sealed class PretrainState
-{
-    public required PretrainOptions Options { get; set; }
-    public int Step { get; set; }
-    /// <summary>Training examples drawn so far; a resumed run regenerates the stream and skips these.</summary>
-    public long ExamplesConsumed { get; set; }
-    public double TrainSeconds { get; set; }
-    public List<PretrainStepRecord> History { get; init; } = [];
-    public List<PretrainEvalRecord> Evaluations { get; init; } = [];
-    public Dictionary<string, long> OptimizerSteps { get; set; } = [];
-    /// <summary>Held-out SSO label counts (0, 1, 2), for the majority-class baseline of SSO accuracy.</summary>
-    public int[] HeldOutSsoLabels { get; set; } = [0, 0, 0];
-}

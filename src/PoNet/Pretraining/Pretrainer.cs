@@ -1,77 +1,96 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using PoNet.Checkpoints;
+using PoNet.IO;
 using PoNet.Model;
+using PoNet.Randomness;
 using PoNet.Tokenization;
 using PoNet.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
-using PoNet.IO;
-using PoNet.Randomness;
 
 namespace PoNet.Pretraining;
 
 /// <summary>What the loop reports after every step (and every evaluation).</summary>
 public sealed record PretrainProgress(PretrainStepRecord Last, int Steps, double TokensPerSecond, TimeSpan Eta, PretrainEvalRecord? Evaluation);
 
+/// <summary>Where a run stands (a view of the shared trainer's state).</summary>
+public sealed class PretrainState
+{
+    public required PretrainOptions Options { get; init; }
+    public int Step { get; init; }
+    /// <summary>Training examples drawn so far; a resumed run regenerates the stream and skips these.</summary>
+    public long ExamplesConsumed { get; init; }
+    public double TrainSeconds { get; init; }
+    public List<PretrainStepRecord> History { get; init; } = [];
+    public List<PretrainEvalRecord> Evaluations { get; init; } = [];
+    /// <summary>Held-out SSO label counts (0, 1, 2), for the majority-class baseline of SSO accuracy.</summary>
+    public int[] HeldOutSsoLabels { get; init; } = [0, 0, 0];
+}
+
 /// <summary>
-/// Pre-trains <see cref="PoNetForPreTraining"/> with MLM + SSO (PONET.md §4): streamed pairs,
-/// dynamic masking, AdamW with linear warm-up and decay, held-out evaluation, atomic checkpoints
-/// and exact resumption. Layout of the output folder:
+/// Pre-trains <see cref="PoNetForPreTraining"/> with MLM + SSO (docs/MODEL.md §4) on the shared
+/// <see cref="Trainer"/>: streamed pairs, dynamic masking, AdamW with linear warm-up and decay,
+/// held-out evaluation at step 0 and every EvalEvery steps, checkpoints (<see cref="RunCheckpoints"/>;
+/// each checkpoint folder is also a loadable model folder) and exact resumption. Output folder:
 /// <code>
-/// checkpoint/   HF model folder + vocab + optimizer.safetensors + trainer_state.json (resumable)
-/// model/        the final HF model folder + vocab (for fine-tuning and inference)
-/// results.json  summary; curves.csv: one row per step and per evaluation
+/// checkpoints/  resumable checkpoints (config.json, model.safetensors, tokenizer, optimizer, state.json)
+/// model/        the final HF model folder + tokenizer (for fine-tuning and inference)
+/// results.json  summary; metrics.csv: one row per step (held-out columns at evaluations)
 /// </code>
 /// Every random draw of step k (masks, dropout) is seeded from (seed, k), and the data stream is a
 /// function of the seed, so a resumed run repeats exactly what an uninterrupted one would have done.
 /// </summary>
-public sealed class Pretrainer
+public sealed class Pretrainer : IDisposable
 {
-    public const string CheckpointDir = "checkpoint", ModelDir = "model", StateFile = "trainer_state.json",
-        OptimizerFile = "optimizer.safetensors", ResultsFile = "results.json", CurvesFile = "curves.csv";
+    public const string ModelDir = "model", ResultsFile = "results.json", CurvesFile = MetricsRow.File, Kind = "pretrain";
 
-    readonly PretrainState state;
     readonly BertTokenizer tokenizer;
-    readonly string tokenizerSource;
+    readonly TokenizerFiles tokenizerFiles;
     readonly PoNetForPreTraining model;
-    readonly AdamW optimizer;
-    readonly LinearSchedule schedule;
-    PretrainOptions Options => state.Options;
+    readonly Trainer trainer;
+    readonly Task task;
+    public PretrainOptions Options { get; }
 
     /// <summary>Loads a new run, or with <paramref name="resume"/> the checkpoint in <see cref="PretrainOptions.Output"/> (whose saved options win).</summary>
     public Pretrainer(PretrainOptions options, bool resume = false)
     {
-        var checkpoint = AtomicDirectory.Resolve(Path.Combine(options.Output, CheckpointDir));
+        (string Folder, TrainingState State)? latest = null;
         if (resume)
         {
-            if (checkpoint is null)
-                throw new PoNetInputException($"{options.Output}: no {CheckpointDir}/ to resume from");
-            state = ReadState(Path.Combine(checkpoint, StateFile));
-            state.Options = state.Options with { Output = options.Output }; // the folder may have moved
+            latest = Trainer.Latest(options.Output, Kind);
+            var file = Path.Combine(latest.Value.Folder, RunCheckpoints.StateFile);
+            var saved = latest.Value.State.Task?["options"] ?? throw new PoNetInputException($"{file}: key 'task.options' is missing");
+            try
+            {
+                Options = saved.Deserialize<PretrainOptions>(PretrainOptions.Json) ?? throw new JsonException("null");
+            }
+            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+            {
+                throw new PoNetInputException($"{file}: key 'task.options': {e.Message.Split('\n')[0]}", e);
+            }
+            Options = Options with { Output = options.Output }; // the folder may have moved
             Options.Validate();
+            var checkpoint = latest.Value.Folder;
             var config = PoNetConfig.Load(Path.Combine(checkpoint, PoNetCheckpoint.ConfigFile));
             tokenizer = ModelFolder.LoadTokenizer(checkpoint, null, config);
-            tokenizerSource = checkpoint;
-            (model, _) = PoNetCheckpoint.Load(checkpoint, c => new PoNetForPreTraining(c));
-            optimizer = AdamWState.Create(model, Options.LearningRate, Options.WeightDecay);
-            AdamWState.Restore(model, optimizer, Path.Combine(checkpoint, OptimizerFile), state.OptimizerSteps);
+            tokenizerFiles = TokenizerFiles.Read(checkpoint);
+            model = new PoNetForPreTraining(config);
         }
         else
         {
             options.Validate();
-            if (checkpoint is not null)
-                throw new PoNetInputException($"{options.Output}: already holds a run ({CheckpointDir}/); pass --resume to continue it or choose another --out");
-            state = new PretrainState { Options = options };
+            Options = options;
+            if (RunCheckpoints.Exists(options.Output))
+                throw new PoNetInputException($"{options.Output}: already holds a run ({RunCheckpoints.Folder}/); pass --resume to continue it or choose another --out");
             torch.manual_seed(Seeds.Derive(options.Seed, 1)); // initial weights
             if (options.Init is { } init)
             {
                 var config = PoNetConfig.Load(Path.Combine(init, PoNetCheckpoint.ConfigFile));
-                tokenizerSource = options.Vocab ?? init;
                 tokenizer = ModelFolder.LoadTokenizer(init, options.Vocab, config);
+                tokenizerFiles = TokenizerFiles.Read(options.Vocab ?? init);
                 (model, var report) = PoNetCheckpoint.Load(init, c => new PoNetForPreTraining(c));
                 if (options.Data.MaxLength > model.Config.MaxPositionEmbeddings)
                     throw new PoNetInputException(
@@ -80,8 +99,9 @@ public sealed class Pretrainer
             }
             else
             {
-                tokenizerSource = options.Vocab ?? throw new PoNetInputException("--vocab is required without --init");
-                tokenizer = BertTokenizer.Load(tokenizerSource);
+                var vocab = options.Vocab ?? throw new PoNetInputException("--vocab is required without --init");
+                tokenizer = BertTokenizer.Load(vocab);
+                tokenizerFiles = TokenizerFiles.Read(vocab);
                 model = new PoNetForPreTraining(new PoNetConfig
                 {
                     VocabSize = tokenizer.VocabSize,
@@ -97,21 +117,49 @@ public sealed class Pretrainer
                     SepTokenId = tokenizer.SepId,
                 });
             }
-            optimizer = AdamWState.Create(model, Options.LearningRate, Options.WeightDecay);
         }
-        schedule = new LinearSchedule(Options.LearningRate, Options.Warmup, Options.Steps);
         Corpus = new TextCorpus(Options.Corpus);
         Train = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.Train);
         HeldOut = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.HeldOut);
+        task = new Task(this);
+        var trainerOptions = new TrainerOptions
+        {
+            Steps = Options.Steps, Schedule = new LinearSchedule(Options.LearningRate, Options.Warmup, Options.Steps),
+            Optimizer = AdamWSettings.Bert(Options.WeightDecay), EvalEvery = Options.EvalEvery, SaveEvery = Options.SaveEvery,
+            Clip = Options.ClipGradNorm > 0 ? Options.ClipGradNorm : null, BFloat16 = Options.BFloat16, Seed = Options.Seed,
+            EvaluateAtStart = true,
+        };
+        trainer = latest is { } l
+            ? Trainer.Resume(task, trainerOptions, Options.Output, l.Folder, l.State)
+            : Trainer.Start(task, trainerOptions, Options.Output, Kind);
     }
 
     public PoNetForPreTraining Model => model;
-    public PretrainState State => state;
     public LoadReport? InitReport { get; }
     public TextCorpus Corpus { get; }
     public PretrainingExampleStream Train { get; }
     public PretrainingExampleStream HeldOut { get; }
     public long ParameterCount => model.parameters().Sum(p => p.numel());
+    public string? Warning => trainer.Warning;
+    /// <summary>metrics.csv's rows: step 0 (held-out only), then one per step.</summary>
+    public IReadOnlyList<MetricsRow> Rows => trainer.Rows;
+
+    /// <summary>Where the run stands.</summary>
+    public PretrainState State => new()
+    {
+        Options = Options,
+        Step = trainer.Step,
+        ExamplesConsumed = task.ExamplesConsumed,
+        TrainSeconds = trainer.State.TrainSeconds,
+        History = trainer.Rows.Where(r => r.Step > 0).Select(StepRecord).ToList(),
+        Evaluations = trainer.Rows.Where(r => r.Dev is not null).Select(EvalRecord).ToList(),
+        HeldOutSsoLabels = task.HeldOutSsoLabels,
+    };
+
+    static PretrainStepRecord StepRecord(MetricsRow r) =>
+        new(r.Step, r.LearningRate ?? 0, r.Train["loss"], r.Train["mlm_loss"], r.Train["sso_loss"], (long)r.Train["tokens"]);
+
+    static PretrainEvalRecord EvalRecord(MetricsRow r) => new(r.Step, r.Dev!["mlm_loss"], r.Dev["mlm_accuracy"], r.Dev["sso_accuracy"]);
 
     /// <summary>
     /// Trains until <see cref="PretrainOptions.Steps"/> or until <paramref name="cancel"/> is set (checked
@@ -119,62 +167,21 @@ public sealed class Pretrainer
     /// </summary>
     public bool Run(Action<PretrainProgress>? progress = null, CancellationToken cancel = default)
     {
-        var evalBatches = HeldOutBatches();
-        try
-        {
-            return Run(evalBatches, progress, cancel);
-        }
-        finally
-        {
-            foreach (var batch in evalBatches) batch.Dispose();
-        }
+        var report = progress is null ? null : new Reporter(p => progress(new PretrainProgress(
+            p.Row.Step == 0 ? new PretrainStepRecord(0, 0, double.NaN, double.NaN, double.NaN, 0) : StepRecord(p.Row),
+            p.Steps, p.TokensPerSecond, p.Eta, p.Row.Dev is null ? null : EvalRecord(p.Row))));
+        task.PrepareEvaluation();
+        var outcome = trainer.Run(report, cancel);
+        WriteResults();
+        if (outcome == TrainingOutcome.Cancelled) return false;
+        AtomicDirectory.Write(Path.Combine(Options.Output, ModelDir), dir => task.SaveModel(dir));
+        return true;
     }
 
-    bool Run(List<PretrainingBatch> evalBatches, Action<PretrainProgress>? progress, CancellationToken cancel)
+    /// <summary>Calls back on the training thread (System.Progress would post to the thread pool).</summary>
+    sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
-        using var trainExamples = Repeat(Train).GetEnumerator();
-        for (long i = 0; i < state.ExamplesConsumed; i++) trainExamples.MoveNext(); // where the saved run stopped
-        if (state.Evaluations.Count == 0)
-        {
-            var first = Evaluate(evalBatches, 0);
-            state.Evaluations.Add(first);
-            progress?.Invoke(new PretrainProgress(new PretrainStepRecord(0, 0, double.NaN, double.NaN, double.NaN, 0), Options.Steps, 0, TimeSpan.Zero, first));
-        }
-        var clock = Stopwatch.StartNew();
-        double secondsBefore = state.TrainSeconds; // of the sessions before a resume
-        long sessionTokens = 0;
-        int sessionSteps = 0;
-        model.train();
-        while (state.Step < Options.Steps)
-        {
-            var examples = new List<PretrainingExample>(Options.BatchSize);
-            while (examples.Count < Options.BatchSize && trainExamples.MoveNext()) examples.Add(trainExamples.Current);
-            var record = TrainStep(examples);
-            state.History.Add(record);
-            sessionTokens += record.Tokens;
-            sessionSteps++;
-            PretrainEvalRecord? evaluation = null;
-            bool last = state.Step == Options.Steps;
-            if (state.Step % Options.EvalEvery == 0 || last)
-            {
-                evaluation = Evaluate(evalBatches, state.Step);
-                state.Evaluations.Add(evaluation);
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
-            progress?.Invoke(new PretrainProgress(record, Options.Steps, sessionTokens / Math.Max(seconds, 1e-9),
-                TimeSpan.FromSeconds(seconds / sessionSteps * (Options.Steps - state.Step)), evaluation));
-            bool save = last || evaluation is not null || (Options.SaveEvery > 0 && state.Step % Options.SaveEvery == 0);
-            if (save || cancel.IsCancellationRequested)
-            {
-                state.TrainSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
-                SaveCheckpoint();
-                if (!last && cancel.IsCancellationRequested) return false;
-            }
-        }
-        state.TrainSeconds = secondsBefore + clock.Elapsed.TotalSeconds;
-        ModelFolder.Save(model, tokenizerSource, Path.Combine(Options.Output, ModelDir));
-        WriteResults();
-        return true;
+        public void Report(TrainingProgress value) => report(value);
     }
 
     /// <summary>The training stream, started again whenever its dupe-factor passes run out.</summary>
@@ -192,27 +199,6 @@ public sealed class Pretrainer
         }
     }
 
-    PretrainStepRecord TrainStep(List<PretrainingExample> examples)
-    {
-        using var scope = NewDisposeScope();
-        int step = state.Step; // 0-based index of this step
-        double lr = schedule.At(step);
-        AdamWState.SetLearningRate(optimizer, lr);
-        torch.manual_seed(Seeds.Derive(Seeds.Derive(Options.Seed, 3), step)); // this step's dropout masks
-        using var batch = Collate(examples, Seeds.Random(Seeds.Derive(Options.Seed, 4), step));
-        optimizer.zero_grad();
-        PoNetTaskOutput output;
-        using (Options.BFloat16 ? ComputePrecision.BFloat16() : null)
-            output = model.ForwardMaskedPositions(batch.Inputs, batch.Labels);
-        output.Loss!.backward();
-        if (Options.ClipGradNorm > 0) nn.utils.clip_grad_norm_(model.parameters(), Options.ClipGradNorm);
-        optimizer.step();
-        state.Step++;
-        state.ExamplesConsumed += examples.Count;
-        return new PretrainStepRecord(state.Step, lr, output.Loss.item<float>(), output.MlmLoss!.item<float>(), output.SsoLoss!.item<float>(),
-            batch.AttentionMask.sum().item<long>());
-    }
-
     PretrainingBatch Collate(IReadOnlyList<PretrainingExample> examples, Random rng) =>
         MlmMasking.Collate(examples, tokenizer.PadId, tokenizer.MaskId, model.Config.VocabSize, id => tokenizer.IsSpecialId((int)id), rng);
 
@@ -222,14 +208,13 @@ public sealed class Pretrainer
         var examples = HeldOut.Examples().Take(Options.EvalExamples).ToList();
         if (examples.Count == 0)
             throw new PoNetInputException($"{Options.Corpus}: no held-out examples (every {Options.Data.HeldOutEvery}th document is held out; the corpus has fewer)");
-        state.HeldOutSsoLabels = [.. Enumerable.Range(0, 3).Select(l => examples.Count(e => e.SsoLabel == l))];
+        heldOutSsoLabels = [.. Enumerable.Range(0, 3).Select(l => examples.Count(e => e.SsoLabel == l))];
         var rng = Seeds.Random(Options.Seed, 5);
         return examples.Chunk(Options.BatchSize).Select(chunk => Collate(chunk, rng)).ToList();
     }
 
-    PretrainEvalRecord Evaluate(List<PretrainingBatch> batches, int step)
+    PretrainEvalRecord Evaluate(List<PretrainingBatch> batches)
     {
-        model.eval();
         double lossSum = 0;
         long masked = 0, mlmCorrect = 0, ssoCorrect = 0, examples = 0;
         using (no_grad())
@@ -250,40 +235,97 @@ public sealed class Pretrainer
                 examples += batch.SsoLabels.shape[0];
             }
         }
-        model.train();
-        return new PretrainEvalRecord(step, lossSum / masked, (double)mlmCorrect / masked, (double)ssoCorrect / examples);
+        return new PretrainEvalRecord(trainer.Step, lossSum / Math.Max(masked, 1), (double)mlmCorrect / Math.Max(masked, 1), (double)ssoCorrect / Math.Max(examples, 1));
     }
 
-    void SaveCheckpoint()
+    /// <summary>MLM + SSO pre-training on the shared loop.</summary>
+    sealed class Task(Pretrainer owner) : ITrainingTask
     {
-        ModelFolder.Save(model, tokenizerSource, Path.Combine(Options.Output, CheckpointDir), dir =>
+        IEnumerator<PretrainingExample>? examples;
+        List<PretrainingBatch>? evalBatches;
+        public long ExamplesConsumed { get; private set; }
+        public int[] HeldOutSsoLabels => owner.heldOutSsoLabels;
+
+        public nn.Module Model => owner.model;
+
+        public StepOutput Forward(int step, int microBatch, int microBatches)
         {
-            state.OptimizerSteps = AdamWState.Save(model, optimizer, Path.Combine(dir, OptimizerFile));
-            File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, PretrainOptions.Json));
-        });
-        WriteResults();
+            if (examples is null)
+            {
+                examples = Repeat(owner.Train).GetEnumerator();
+                for (long i = 0; i < ExamplesConsumed; i++) examples.MoveNext(); // where the saved run stopped
+            }
+            var batchExamples = new List<PretrainingExample>(owner.Options.BatchSize);
+            while (batchExamples.Count < owner.Options.BatchSize && examples.MoveNext()) batchExamples.Add(examples.Current);
+            ExamplesConsumed += batchExamples.Count;
+            var batch = owner.Collate(batchExamples, Seeds.Random(Seeds.Derive(owner.Options.Seed, 4), step));
+            var output = owner.model.ForwardMaskedPositions(batch.Inputs, batch.Labels);
+            var metrics = new Dictionary<string, double>
+            {
+                ["loss"] = output.Loss!.item<float>(), ["mlm_loss"] = output.MlmLoss!.item<float>(), ["sso_loss"] = output.SsoLoss!.item<float>(),
+            };
+            long tokens = batch.AttentionMask.sum().item<long>();
+            metrics["tokens"] = tokens;
+            return new StepOutput(output.Loss, metrics, tokens);
+        }
+
+        /// <summary>The held-out batches, made once outside any step's dispose scope.</summary>
+        public void PrepareEvaluation() => evalBatches ??= owner.HeldOutBatches();
+
+        public void DisposeEvaluation()
+        {
+            foreach (var batch in evalBatches ?? []) batch.Dispose();
+            evalBatches = null;
+        }
+
+        public Evaluation Evaluate()
+        {
+            var e = owner.Evaluate(evalBatches ?? throw new InvalidOperationException("PrepareEvaluation first"));
+            return new Evaluation(new Dictionary<string, double>
+            {
+                ["mlm_loss"] = e.MlmLoss, ["mlm_accuracy"] = e.MlmAccuracy, ["sso_accuracy"] = e.SsoAccuracy,
+            }, -e.MlmLoss);
+        }
+
+        public void SaveModel(string dir)
+        {
+            PoNetCheckpoint.Save(owner.model, dir);
+            owner.tokenizerFiles.WriteTo(dir);
+        }
+
+        public void LoadModel(string dir)
+        {
+            var report = PoNetCheckpoint.LoadWeights(owner.model, dir);
+            if (report.NewlyInitialized.Count > 0)
+                throw new PoNetInputException($"{dir}: the checkpoint lacks {string.Join(", ", report.NewlyInitialized.Take(5))}");
+        }
+
+        public JsonNode? SaveState() => new JsonObject
+        {
+            ["options"] = JsonSerializer.SerializeToNode(owner.Options, PretrainOptions.Json),
+            ["examples_consumed"] = ExamplesConsumed,
+            ["held_out_sso_labels"] = new JsonArray(owner.heldOutSsoLabels.Select(c => (JsonNode)c).ToArray()),
+        };
+
+        public void RestoreState(JsonNode? state, string file)
+        {
+            long consumed = state?["examples_consumed"]?.GetValue<long>() ?? -1;
+            if (consumed < 0 || consumed > (long)owner.Options.BatchSize * owner.Options.Steps)
+                throw new PoNetInputException($"{file}: key 'task.examples_consumed' is {consumed}, expected 0..{(long)owner.Options.BatchSize * owner.Options.Steps}");
+            ExamplesConsumed = consumed;
+        }
     }
 
-    static PretrainState ReadState(string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<PretrainState>(File.ReadAllText(path), PretrainOptions.Json)
-                   ?? throw new PoNetInputException($"{path}: empty trainer state");
-        }
-        catch (Exception e) when (e is JsonException or IOException)
-        {
-            throw new PoNetInputException($"{path}: not a readable pre-training state: {e.Message}", e);
-        }
-    }
+    int[] heldOutSsoLabels = [0, 0, 0];
 
-    /// <summary>results.json and curves.csv, rewritten at every checkpoint so an interrupted run still has them.</summary>
+    /// <summary>results.json, rewritten after every session so an interrupted run still has one.</summary>
     void WriteResults()
     {
+        var state = State;
         var first = state.Evaluations.FirstOrDefault();
         var final = state.Evaluations.LastOrDefault();
-        double tokens = state.History.Sum(r => (double)r.Tokens);
-        int labelled = state.HeldOutSsoLabels.Sum();
+        double tokens = trainer.State.TrainTokens;
+        int labelled = heldOutSsoLabels.Sum();
         var results = new
         {
             completed = state.Step == Options.Steps,
@@ -291,25 +333,23 @@ public sealed class Pretrainer
             steps = Options.Steps,
             examples_consumed = state.ExamplesConsumed,
             train_seconds = state.TrainSeconds,
+            eval_seconds = trainer.State.EvalSeconds,
             tokens_per_second = tokens / Math.Max(state.TrainSeconds, 1e-9),
+            peak_memory_mb = trainer.State.PeakMemoryMb,
             parameters = ParameterCount,
             initial_eval = first,
             final_eval = final,
-            held_out_sso_majority_accuracy = labelled == 0 ? 0 : (double)state.HeldOutSsoLabels.Max() / labelled,
-            held_out_sso_labels = state.HeldOutSsoLabels,
+            held_out_sso_majority_accuracy = labelled == 0 ? 0 : (double)heldOutSsoLabels.Max() / labelled,
+            held_out_sso_labels = heldOutSsoLabels,
             options = Options,
         };
         AtomicFile.WriteAllText(Path.Combine(Options.Output, ResultsFile), JsonSerializer.Serialize(results, PretrainOptions.Json) + "\n");
+    }
 
-        var csv = new StringBuilder("step,learning_rate,train_loss,train_mlm_loss,train_sso_loss,eval_mlm_loss,eval_mlm_accuracy,eval_sso_accuracy\n");
-        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        var evals = state.Evaluations.ToDictionary(e => e.Step);
-        if (evals.TryGetValue(0, out var e0)) csv.Append($"0,,,,,{F(e0.MlmLoss)},{F(e0.MlmAccuracy)},{F(e0.SsoAccuracy)}\n");
-        foreach (var r in state.History)
-        {
-            csv.Append($"{r.Step},{F(r.LearningRate)},{F(r.Loss)},{F(r.MlmLoss)},{F(r.SsoLoss)},");
-            csv.Append(evals.TryGetValue(r.Step, out var e) ? $"{F(e.MlmLoss)},{F(e.MlmAccuracy)},{F(e.SsoAccuracy)}\n" : ",,\n");
-        }
-        AtomicFile.WriteAllText(Path.Combine(Options.Output, CurvesFile), csv.ToString());
+    public void Dispose()
+    {
+        task.DisposeEvaluation();
+        trainer.Dispose();
+        model.Dispose();
     }
 }

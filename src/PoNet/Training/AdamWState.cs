@@ -6,21 +6,34 @@ using static TorchSharp.torch.nn;
 
 namespace PoNet.Training;
 
+/// <summary>AdamW's constants. β1 may be moved at every step by the schedule (<see cref="ISchedule"/>).</summary>
+public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.999, double Eps = 1e-8, double WeightDecay = 0)
+{
+    /// <summary>Pre-training and fine-tuning (docs/MODEL.md §4–5): β 0.9/0.999, ε 1e-8.</summary>
+    public static AdamWSettings Bert(double weightDecay = 0) => new(WeightDecay: weightDecay);
+    /// <summary>LRA (docs/MODEL.md §6): ε 1e-6, no weight decay.</summary>
+    public static AdamWSettings Lra => new(Eps: 1e-6);
+}
+
 /// <summary>
-/// AdamW with the paper's settings (β 0.9/0.999, ε 1e-8) and its state as files: the moments in a
-/// safetensors file by parameter name, the per-parameter step counts beside them, so a resumed run
-/// continues bit for bit.
+/// AdamW and its state as files: the moments in a safetensors file by parameter name, the
+/// per-parameter step counts beside them, so a resumed run continues bit for bit.
 /// </summary>
 public static class AdamWState
 {
-    /// <summary>TorchSharp's AdamW defaults to no weight decay (PyTorch's to 0.01): it is always passed explicitly.</summary>
-    public static AdamW Create(Module module, double learningRate, double weightDecay) =>
-        new(module.parameters(), learningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: weightDecay);
+    /// <summary>TorchSharp's AdamW defaults to no weight decay (PyTorch's to 0.01): every constant is passed explicitly.</summary>
+    public static AdamW Create(Module module, double learningRate, AdamWSettings settings) =>
+        new(module.parameters(), learningRate, beta1: settings.Beta1, beta2: settings.Beta2, eps: settings.Eps, weight_decay: settings.WeightDecay);
 
-    public static void SetLearningRate(AdamW optimizer, double learningRate)
+    /// <summary>The learning rate and β1 of the next step, for every parameter group.</summary>
+    public static void Set(AdamW optimizer, double learningRate, double beta1)
     {
         foreach (var group in optimizer.ParamGroups)
-            ((AdamW.Options)((ParamGroup)group).Options).LearningRate = learningRate;
+        {
+            var options = (AdamW.Options)((ParamGroup)group).Options;
+            options.LearningRate = learningRate;
+            options.beta1 = beta1;
+        }
     }
 
     /// <summary>Writes the moments to <paramref name="path"/> and returns the step count of each parameter.</summary>

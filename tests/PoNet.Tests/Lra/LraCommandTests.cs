@@ -16,16 +16,23 @@ public class LraCommandTests
     public void SyntheticRunWritesResultsCurvesAndPlot()
     {
         var dir = Directory.CreateTempSubdirectory("ponet-lra-cli-").FullName;
-        Assert.Equal(0, Ponet(["synthetic", .. Tiny, "--eval-every", "6", "--ablate", "ga,lmp", "--fusion", "add", "--out", dir]));
+        string[] run = ["synthetic", .. Tiny, "--eval-every", "6", "--ablate", "ga,lmp", "--fusion", "add", "--out", dir];
+        Assert.Equal(0, Ponet(run));
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!;
         Assert.Equal(12, json["steps"]!.GetValue<int>());
         Assert.Equal("ga, lmp", json["config"]!["ablate"]!.GetValue<string>());
         Assert.Equal("add", json["config"]!["fusion"]!.GetValue<string>());
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "metrics.csv")).Length);
+        Assert.Equal(1 + 12, File.ReadAllLines(Path.Combine(dir, "metrics.csv")).Length); // header and a row per step
         var png = File.ReadAllBytes(Path.Combine(dir, "curves.png"));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
-        // Running again into the same folder is refused; resuming the finished run just reports it again.
+        // The same command again answers from the finished run without training (its results unchanged);
+        // other settings into the same folder are refused; --overwrite starts afresh; resuming the finished run reports it again.
+        var before = File.GetLastWriteTimeUtc(Path.Combine(dir, "results.json"));
+        Assert.Equal(0, Ponet(run));
+        Assert.Equal(before, File.GetLastWriteTimeUtc(Path.Combine(dir, "results.json")));
         Assert.Equal(2, Ponet(["synthetic", .. Tiny, "--out", dir]));
+        Assert.Equal(0, Ponet(["synthetic", .. Tiny, "--out", dir, "--overwrite"]));
+        Assert.NotEqual("ga, lmp", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!["config"]!["ablate"]?.ToString()); // the new run's
         Assert.Equal(0, Ponet(["synthetic", "--out", dir, "--resume"]));
         Assert.Equal(2, Ponet(["synthetic", "--out", dir, "--resume", "--steps", "30"]));
     }

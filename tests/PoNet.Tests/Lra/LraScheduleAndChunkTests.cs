@@ -1,4 +1,5 @@
 using PoNet.Lra;
+using PoNet.Training;
 using PoNet.Model;
 using TorchSharp;
 using Xunit;

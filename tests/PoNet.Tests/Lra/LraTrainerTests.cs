@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PoNet.Checkpoints;
 using PoNet.Lra;
+using PoNet.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -50,7 +51,7 @@ public class LraTrainerTests
 
         using (var first = LraTrainer.Start(config, data, b))
             first.RunUntil(stopAt);
-        var atStop = SafeTensors.Load(Path.Combine(b, LraCheckpoint.Folder, LraCheckpoint.StepFolderName(stopAt), "model.safetensors"));
+        var atStop = SafeTensors.Load(Path.Combine(b, RunCheckpoints.Folder, RunCheckpoints.StepFolderName(stopAt), "model.safetensors"));
         Assert.Equal(config, LraTrainer.SavedConfig(b));
         using var resumed = LraTrainer.Resume(b, data);
         Assert.Equal(stopAt, resumed.Step);
@@ -59,7 +60,7 @@ public class LraTrainerTests
         // Final weights and AdamW state (the last checkpoint), then the best-dev weights the model holds after Run.
         foreach (var file in new[] { "model.safetensors", "optimizer.safetensors", "best.safetensors" })
         {
-            var last = Path.Combine(LraCheckpoint.Folder, LraCheckpoint.StepFolderName(config.Steps), file);
+            var last = Path.Combine(RunCheckpoints.Folder, RunCheckpoints.StepFolderName(config.Steps), file);
             Assert.True(File.ReadAllBytes(Path.Combine(a, last)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(b, last))),
                 $"{last} differs after resuming at step {stopAt}");
         }
@@ -69,7 +70,7 @@ public class LraTrainerTests
         foreach (var (name, t) in w1)
             Assert.True(t.eq(w2[name]).all().item<bool>(), $"{name} differs after resuming at step {stopAt}");
         // Training after the stop point really changed the weights, so the comparison covers the resumed steps.
-        var final = SafeTensors.Load(Path.Combine(a, LraCheckpoint.Folder, LraCheckpoint.StepFolderName(config.Steps), "model.safetensors"));
+        var final = SafeTensors.Load(Path.Combine(a, RunCheckpoints.Folder, RunCheckpoints.StepFolderName(config.Steps), "model.safetensors"));
         Assert.Contains(atStop, p => !p.Value.eq(final[p.Key]).all().item<bool>());
         Assert.Equal(straight.History, resumed.History);
         Assert.Equal(expected.BestStep, actual.BestStep);
@@ -147,8 +148,9 @@ public class LraTrainerTests
 
     static List<TorchSharp.Modules.AdamW.State> Moments(LraTrainer t)
     {
-        var field = typeof(LraTrainer).GetField("optimizer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        var optimizer = (TorchSharp.Modules.AdamW)field.GetValue(t)!;
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var trainer = typeof(LraTrainer).GetField("trainer", Private)!.GetValue(t)!;
+        var optimizer = (TorchSharp.Modules.AdamW)typeof(Trainer).GetField("optimizer", Private)!.GetValue(trainer)!;
         return optimizer.state_dict().State.Cast<TorchSharp.Modules.AdamW.State>().ToList();
     }
 
@@ -165,7 +167,7 @@ public class LraTrainerTests
         b.Run(new SyncProgress(p => { manual_seed(p.Step * 7); rand(10).Dispose(); }));
         c.Run();
         Assert.Equal(a.History, b.History);
-        Assert.NotEqual(a.History[0].TrainLoss, c.History[0].TrainLoss);
+        Assert.NotEqual(a.History[0].Train["loss"], c.History[0].Train["loss"]);
     }
 
     [Fact]
@@ -179,7 +181,7 @@ public class LraTrainerTests
         };
         var data = SyntheticLra.Create(config, train: 600, dev: 100, test: 100);
         var dir = TempDir();
-        var reports = new List<LraProgress>();
+        var reports = new List<TrainingProgress>();
         using var trainer = LraTrainer.Start(config, data, dir);
         var results = trainer.Run(new SyncProgress(reports.Add));
 
@@ -187,8 +189,9 @@ public class LraTrainerTests
         Assert.True(results.TestAccuracy >= 0.8, $"test accuracy {results.TestAccuracy}");
         Assert.Equal(120, reports.Count);
         Assert.Equal(Enumerable.Range(1, 120), reports.Select(r => r.Step));
-        Assert.Equal(3, reports.Count(r => r.Evaluated is not null));
-        Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.Eta is not null));
+        Assert.Equal(3, reports.Count(r => r.Row.Dev is not null));
+        Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.Eta >= TimeSpan.Zero));
+        Assert.Equal(TimeSpan.Zero, reports[^1].Eta);
 
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, LraTrainer.ResultsFile)))!.AsObject();
         Assert.Equal("synthetic", json["task"]!.GetValue<string>());
@@ -203,8 +206,10 @@ public class LraTrainerTests
         Assert.Equal(results, LraResults.Read(Path.Combine(dir, LraTrainer.ResultsFile)) with { Config = results.Config });
 
         var csv = File.ReadAllLines(Path.Combine(dir, LraTrainer.MetricsFile));
-        Assert.Equal(LraMetricsRow.CsvHeader, csv[0]);
-        Assert.Equal(new[] { "40", "80", "120" }, csv.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.Equal("step,learning_rate,train_loss,train_accuracy,dev_loss,dev_accuracy", csv[0]);
+        Assert.Equal(Enumerable.Range(1, 120).Select(i => i.ToString()), csv.Skip(1).Select(l => l.Split(',')[0])); // a row per step
+        Assert.Equal(new[] { "40", "80", "120" }, csv.Skip(1).Where(l => l.Split(',')[5] != "").Select(l => l.Split(',')[0])); // dev at evaluations
+        Assert.All(csv.Skip(1), l => Assert.NotEqual("", l.Split(',')[2]));
 
         // A finished run cannot be started over, and resuming it just rewrites the same results.
         Assert.Throws<PoNetInputException>(() => LraTrainer.Start(config, data, dir));
@@ -221,8 +226,8 @@ public class LraTrainerTests
         var dir = TempDir();
         using var t = LraTrainer.Start(config, Data(config), dir);
         t.RunUntil(7); // evaluations at 3 and 6 saved too; only the newest stays
-        var root = Path.Combine(dir, LraCheckpoint.Folder);
-        Assert.Equal("step-000007", File.ReadAllText(Path.Combine(root, LraCheckpoint.Latest)).Trim());
+        var root = Path.Combine(dir, RunCheckpoints.Folder);
+        Assert.Equal("step-000007", File.ReadAllText(Path.Combine(root, RunCheckpoints.Latest)).Trim());
         Assert.Equal(new[] { "step-000007" }, Directory.GetDirectories(root).Select(Path.GetFileName));
         Assert.Equal(new[] { "best.safetensors", "model.safetensors", "optimizer.safetensors", "state.json" },
             Directory.GetFiles(Path.Combine(root, "step-000007")).Select(Path.GetFileName).Order());
@@ -278,8 +283,8 @@ public class LraTrainerTests
         Assert.NotEqual(order.Permutation(0), new LraBatchOrder(3, 10).Permutation(1));
     }
 
-    sealed class SyncProgress(Action<LraProgress> report) : IProgress<LraProgress>
+    sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
-        public void Report(LraProgress value) => report(value);
+        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -77,9 +77,12 @@ public class PretrainerTests
         Assert.Equal(File.ReadAllText(Path.Combine(whole, Pretrainer.CurvesFile)), File.ReadAllText(Path.Combine(split, Pretrainer.CurvesFile)));
     }
 
-    static PretrainState ReadState(string run) =>
-        System.Text.Json.JsonSerializer.Deserialize<PretrainState>(
-            File.ReadAllText(Path.Combine(run, Pretrainer.CheckpointDir, Pretrainer.StateFile)), PretrainOptions.Json)!;
+    /// <summary>The state saved in a run's last checkpoint, as a resumed run sees it.</summary>
+    static PretrainState ReadState(string run)
+    {
+        using var resumed = new Pretrainer(Tiny(run), resume: true);
+        return resumed.State;
+    }
 
     [Fact]
     public void ANewRunRefusesAFolderThatHoldsOneAndResumeNeedsOne()
@@ -87,6 +90,6 @@ public class PretrainerTests
         var run = TransferTestData.Temp();
         Assert.True(new Pretrainer(Tiny(run, steps: 1)).Run());
         Assert.Contains("already holds a run", Assert.Throws<PoNetInputException>(() => new Pretrainer(Tiny(run))).Message);
-        Assert.Contains("no checkpoint/ to resume from", Assert.Throws<PoNetInputException>(() => new Pretrainer(Tiny(TransferTestData.Temp()), resume: true)).Message);
+        Assert.Contains("no checkpoint to resume from", Assert.Throws<PoNetInputException>(() => new Pretrainer(Tiny(TransferTestData.Temp()), resume: true)).Message);
     }
 }

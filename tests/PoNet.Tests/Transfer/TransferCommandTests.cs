@@ -172,14 +172,14 @@ public class TransferCommandTests
             "--heads", "2", "--ffn", "32", "--max-length", "32", "--steps", "30", "--batch-size", "8", "--lr", "1e-2", "--warmup", "3",
             "--eval-every", "15", "--eval-examples", "16", "--held-out-every", "5", "--shuffle-buffer", "100");
         Assert.True(code == 0, error);
-        foreach (var file in new[] { "results.json", "curves.csv", "curves.png", "model/config.json", "model/model.safetensors", "model/vocab.txt",
-                     "checkpoint/optimizer.safetensors", "checkpoint/trainer_state.json" })
+        foreach (var file in new[] { "results.json", "metrics.csv", "curves.png", "model/config.json", "model/model.safetensors", "model/vocab.txt",
+                     "checkpoints/latest", "checkpoints/step-000030/optimizer.safetensors", "checkpoints/step-000030/state.json", "checkpoints/step-000030/vocab.txt" })
             Assert.True(File.Exists(Path.Combine(run, file)), file);
         var results = Json(Path.Combine(run, "results.json"));
         double first = results.GetProperty("initial_eval").GetProperty("mlm_loss").GetDouble();
         double last = results.GetProperty("final_eval").GetProperty("mlm_loss").GetDouble();
         Assert.True(last < first - 2, $"held-out MLM loss {first} → {last}");
-        Assert.Equal(31, File.ReadAllLines(Path.Combine(run, "curves.csv")).Length - 1); // step 0 (evaluation only) and 30 steps
+        Assert.Equal(31, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length - 1); // step 0 (evaluation only) and 30 steps
         Assert.Contains("MLM loss", output);
 
         (code, output, error) = Run("fill-mask", "--model", Path.Combine(run, "model"), "--top-k", "3", "--json", "Doc 3 [MASK] 2.");

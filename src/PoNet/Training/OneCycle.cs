@@ -1,4 +1,4 @@
-namespace PoNet.Lra;
+namespace PoNet.Training;
 
 /// <summary>
 /// The paper's LRA schedule, identical to PyTorch's OneCycleLR(max_lr, total_steps = steps,
@@ -8,7 +8,7 @@ namespace PoNet.Lra;
 /// step steps−1; β1 moves the other way, 0.95 → 0.85 → 0.95. A pure function of the step, so a
 /// resumed run needs no scheduler state.
 /// </summary>
-public sealed record OneCycle(double MaxLearningRate, int Warmup, int Steps)
+public sealed record OneCycle(double MaxLearningRate, int Warmup, int Steps) : ISchedule
 {
     public const double DivFactor = 25, FinalDivFactor = 1e4, BaseMomentum = 0.85, MaxMomentum = 0.95;
 

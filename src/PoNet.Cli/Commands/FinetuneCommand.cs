@@ -45,14 +45,15 @@ internal static class FinetuneCommand
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
-            ThreadsOption.Apply(parse, threads);
             if (parse.GetValue(resume))
             {
                 var given = command.Options.Where(o => o != output && o != resume && o != threads && parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
                     throw new PoNetInputException($"--resume continues with the run's saved settings; drop {string.Join(", ", given)}");
+                ThreadsOption.ApplyOnResume(parse, threads, parse.GetValue(output)!, FineTuner.Kind);
                 return Run(FineTuner.SavedOptions(parse.GetValue(output)!), resume: true);
             }
+            ThreadsOption.Apply(parse, threads);
             foreach (var required in new[] { train, dev, init })
                 if (parse.GetValue(required) is null) throw new PoNetInputException($"{required.Name} is required (except with --resume)");
             var options = new FineTuneOptions

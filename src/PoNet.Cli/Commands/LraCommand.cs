@@ -85,7 +85,6 @@ internal static class LraCommand
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             NativeMemory.KeepFreedMemory();
-            ThreadsOption.Apply(parse, threads);
             var taskName = parse.GetValue(task)!.ToLowerInvariant();
             LraTaskDefaults.For(taskName); // an unknown task fails before anything else
             var mixerKind = EnumNames.Parse<MixerKind>(parse.GetValue(mixer)!, "--mixer");
@@ -99,12 +98,14 @@ internal static class LraCommand
                 var given = hyper.Concat([mixer, preset]).Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
                     throw new PoNetInputException($"--resume continues with the run's saved settings; drop {string.Join(", ", given)}");
+                ThreadsOption.ApplyOnResume(parse, threads, outDir, LraTrainer.Kind);
                 config = LraTrainer.SavedConfig(outDir);
                 if (!config.Task.Equals(taskName, StringComparison.OrdinalIgnoreCase))
                     throw new PoNetInputException($"{outDir}: holds a {config.Task} run, not {taskName}");
             }
             else
             {
+                ThreadsOption.Apply(parse, threads);
                 config = LraPresets.Resolve(taskName, parse.GetValue(preset)!, mixerKind, new LraOverrides
                 {
                     Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), Warmup = parse.GetValue(warmup),

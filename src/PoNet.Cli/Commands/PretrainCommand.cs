@@ -51,7 +51,6 @@ internal static class PretrainCommand
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
-            ThreadsOption.Apply(parse, threads);
             bool isResume = parse.GetValue(resume);
             var outDir = parse.GetValue(output)!;
             if (isResume)
@@ -59,7 +58,9 @@ internal static class PretrainCommand
                 var given = command.Options.Where(o => o != output && o != resume && o != threads && parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
                     throw new PoNetInputException($"--resume continues with the run's saved settings; drop {string.Join(", ", given)}");
+                ThreadsOption.ApplyOnResume(parse, threads, outDir, Pretrainer.Kind);
             }
+            else ThreadsOption.Apply(parse, threads);
             if (!isResume && parse.GetValue(corpus) is null) throw new PoNetInputException("--corpus is required (except with --resume)");
             var options = new PretrainOptions
             {

@@ -12,6 +12,26 @@ internal static class ThreadsOption
 {
     public static Option<int?> Create() => new("--threads") { Description = "CPU threads for libtorch (default: one per core; use 1 when other jobs share the cores)" };
 
+    /// <summary>
+    /// On --resume without --threads, the thread count of the session that wrote the checkpoint:
+    /// libtorch's reductions split work by thread count, so another count gives other last bits and a
+    /// resumed run would no longer be bit-identical to an uninterrupted one.
+    /// </summary>
+    public static void ApplyOnResume(ParseResult parse, Option<int?> option, string outDir, string kind)
+    {
+        if (parse.GetValue(option) is not null)
+        {
+            Apply(parse, option);
+            return;
+        }
+        int saved = PoNet.Training.Trainer.Latest(outDir, kind).State.Threads;
+        if (saved > 0)
+        {
+            Console.Error.WriteLine($"ponet: resuming with {saved} CPU thread(s), as the checkpoint was written (--threads to choose)");
+            torch.set_num_threads(saved);
+        }
+    }
+
     public static void Apply(ParseResult parse, Option<int?> option)
     {
         if (parse.GetValue(option) is not { } n) return;

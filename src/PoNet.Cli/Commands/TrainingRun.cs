@@ -59,9 +59,3 @@ internal static class TrainingRun
 
     static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
-
-/// <summary>Calls back on the training thread (System.Progress would post to the thread pool).</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -57,6 +57,21 @@ public static class ModelFolder
         File.Copy(source, Path.Combine(dir, text.StartsWith('{') ? "tokenizer.json" : "vocab.txt"), overwrite: true);
     }
 
+    /// <summary>Writes <paramref name="model"/> (config.json + model.safetensors) and the tokenizer files into the existing folder <paramref name="dir"/>.</summary>
+    public static void WriteInto(PoNetTaskModel model, TokenizerFiles tokenizer, string dir)
+    {
+        PoNetCheckpoint.Save(model, dir);
+        tokenizer.WriteTo(dir);
+    }
+
+    /// <summary>Reads a folder's weights into <paramref name="model"/>; every parameter must be in it (a checkpoint of this very model).</summary>
+    public static void LoadWeightsStrict(PoNetTaskModel model, string dir)
+    {
+        var report = PoNetCheckpoint.LoadWeights(model, dir);
+        if (report.NewlyInitialized.Count > 0)
+            throw new PoNetInputException($"{dir}: the checkpoint lacks {string.Join(", ", report.NewlyInitialized.Take(5))}");
+    }
+
     /// <summary>Writes <paramref name="model"/> and its tokenizer to <paramref name="dir"/> as one atomic folder swap.</summary>
     public static void Save(PoNetTaskModel model, string tokenizerSource, string dir, Action<string>? extra = null) =>
         AtomicDirectory.Write(dir, tmp =>

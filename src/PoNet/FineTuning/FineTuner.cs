@@ -233,7 +233,7 @@ public sealed class FineTuner
                 throw new PoNetInputException($"{Options.Output}: already holds a fine-tuning run; resume it with --resume or choose another --out");
             trainer = Trainer.Start(task, options, Options.Output, Kind);
         }
-        var outcome = trainer.Run(new Reporter(p =>
+        var outcome = trainer.Run(new SyncProgress<TrainingProgress>(p =>
         {
             if (progress is null) return;
             int epoch = (p.Step - 1) / StepsPerEpoch + 1;
@@ -263,12 +263,6 @@ public sealed class FineTuner
             (lossSum, examples) = (0, 0);
         }
         return results;
-    }
-
-    /// <summary>Calls back on the training thread.</summary>
-    sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 
     /// <summary>Sequence classification or regression on the shared loop.</summary>
@@ -308,18 +302,9 @@ public sealed class FineTuner
             return new Evaluation(all, metrics[owner.Metric]);
         }
 
-        public void SaveModel(string dir)
-        {
-            PoNetCheckpoint.Save(owner.Model, dir);
-            owner.tokenizerFiles.WriteTo(dir);
-        }
+        public void SaveModel(string dir) => ModelFolder.WriteInto(owner.Model, owner.tokenizerFiles, dir);
 
-        public void LoadModel(string dir)
-        {
-            var report = PoNetCheckpoint.LoadWeights(owner.Model, dir);
-            if (report.NewlyInitialized.Count > 0)
-                throw new PoNetInputException($"{dir}: the checkpoint lacks {string.Join(", ", report.NewlyInitialized.Take(5))}");
-        }
+        public void LoadModel(string dir) => ModelFolder.LoadWeightsStrict(owner.Model, dir);
 
         public JsonNode? SaveState() => new JsonObject
         {

@@ -167,7 +167,7 @@ public sealed class Pretrainer : IDisposable
     /// </summary>
     public bool Run(Action<PretrainProgress>? progress = null, CancellationToken cancel = default)
     {
-        var report = progress is null ? null : new Reporter(p => progress(new PretrainProgress(
+        var report = progress is null ? null : new SyncProgress<TrainingProgress>(p => progress(new PretrainProgress(
             p.Row.Step == 0 ? new PretrainStepRecord(0, 0, double.NaN, double.NaN, double.NaN, 0) : StepRecord(p.Row),
             p.Steps, p.TokensPerSecond, p.Eta, p.Row.Dev is null ? null : EvalRecord(p.Row))));
         task.PrepareEvaluation();
@@ -176,12 +176,6 @@ public sealed class Pretrainer : IDisposable
         if (outcome == TrainingOutcome.Cancelled) return false;
         AtomicDirectory.Write(Path.Combine(Options.Output, ModelDir), dir => task.SaveModel(dir));
         return true;
-    }
-
-    /// <summary>Calls back on the training thread (System.Progress would post to the thread pool).</summary>
-    sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 
     /// <summary>The training stream, started again whenever its dupe-factor passes run out.</summary>
@@ -287,18 +281,9 @@ public sealed class Pretrainer : IDisposable
             }, -e.MlmLoss);
         }
 
-        public void SaveModel(string dir)
-        {
-            PoNetCheckpoint.Save(owner.model, dir);
-            owner.tokenizerFiles.WriteTo(dir);
-        }
+        public void SaveModel(string dir) => ModelFolder.WriteInto(owner.model, owner.tokenizerFiles, dir);
 
-        public void LoadModel(string dir)
-        {
-            var report = PoNetCheckpoint.LoadWeights(owner.model, dir);
-            if (report.NewlyInitialized.Count > 0)
-                throw new PoNetInputException($"{dir}: the checkpoint lacks {string.Join(", ", report.NewlyInitialized.Take(5))}");
-        }
+        public void LoadModel(string dir) => ModelFolder.LoadWeightsStrict(owner.model, dir);
 
         public JsonNode? SaveState() => new JsonObject
         {

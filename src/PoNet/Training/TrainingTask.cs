@@ -40,3 +40,9 @@ public interface ITrainingTask
     /// <summary>Restores <see cref="SaveState"/>'s value; <paramref name="file"/> names state.json for error messages.</summary>
     void RestoreState(JsonNode? state, string file) { }
 }
+
+/// <summary>Calls back on the training thread (System.Progress would post to the thread pool, out of step order).</summary>
+public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

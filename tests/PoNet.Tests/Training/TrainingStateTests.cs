@@ -128,3 +128,26 @@ public class TrainingStateTests
         Assert.NotEqual(rows[2], rows[2] with { Train = new() { ["loss"] = 1.5 } });
     }
 }
+
+public class AtomicDirectoryTests
+{
+    [Fact]
+    public void ReplacesAFolderWholeAndRemovesTemporariesOfKilledWrites()
+    {
+        var parent = Directory.CreateTempSubdirectory("ponet-atomic-").FullName;
+        var target = Path.Combine(parent, "model");
+        PoNet.IO.AtomicDirectory.Write(target, dir => File.WriteAllText(Path.Combine(dir, "a.txt"), "old"));
+        Directory.CreateDirectory(Path.Combine(parent, ".model.999999.dead.tmp")); // what a killed write leaves
+        PoNet.IO.AtomicDirectory.Write(target, dir =>
+        {
+            File.WriteAllText(Path.Combine(dir, "b.txt"), "new");
+            Assert.Equal("old", File.ReadAllText(Path.Combine(target, "a.txt"))); // the old folder stays in place while the new one is written
+        });
+        Assert.Equal(["b.txt"], Directory.GetFiles(target).Select(Path.GetFileName));
+        Assert.Equal(["model"], Directory.GetFileSystemEntries(parent).Select(Path.GetFileName));
+        // A failed write leaves the old folder as it was and no temporary.
+        Assert.Throws<InvalidOperationException>(() => PoNet.IO.AtomicDirectory.Write(target, _ => throw new InvalidOperationException()));
+        Assert.Equal("new", File.ReadAllText(Path.Combine(target, "b.txt")));
+        Assert.Equal(["model"], Directory.GetFileSystemEntries(parent).Select(Path.GetFileName));
+    }
+}

@@ -77,6 +77,7 @@ internal static class LraCommand
         var data = new Option<string?>("--data") { Description = "Folder with the task's data (not used by synthetic)" };
 
         var command = new Command("lra", "Train and test a Long Range Arena classifier (PoNet, Transformer or FNet) as in the paper.");
+        command.Subcommands.Add(LraSuiteCommand.Create());
         command.Arguments.Add(task);
         Option[] hyper = [steps, batch, lr, warmup, maxLength, layers, dim, heads, ffn, segments, evalEvery, evalExamples, seed, accumulate, clip, ablate, fusion, attention];
         foreach (var option in new Option[] { mixer, preset }.Concat(hyper).Concat([threads, output, resume, overwrite, data]))
@@ -161,7 +162,7 @@ internal static class LraCommand
         return result;
     }
 
-    static int Train(LraTrainer trainer, LraSplits splits)
+    internal static int Train(LraTrainer trainer, LraSplits splits)
     {
         var c = trainer.Config;
         var parameters = trainer.Model.parameters().Sum(p => p.numel());

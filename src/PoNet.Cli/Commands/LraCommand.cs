@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using PoNet.Cli.Plots;
 using PoNet.Lra;
+using PoNet.Model.Mixers;
 using Spectre.Console;
 using TorchSharp;
 using PoNet.Runtime;

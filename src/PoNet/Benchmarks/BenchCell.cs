@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Serialization;
 using PoNet.Lra;
 using PoNet.Model;
+using PoNet.Model.Mixers;
 using TorchSharp;
 using static TorchSharp.torch;
 using PoNet.Runtime;

@@ -94,7 +94,7 @@ public class ReferenceFormTests
     [Fact]
     public void TheModelNamespaceDoesNotUseTheLraNamespace()
     {
-        // docs/MODEL.md §9: the LRA layout builds on the model, never the other way round.
+        // docs/MODEL.md §11: the LRA layout builds on the model, never the other way round.
         var assembly = typeof(PoNetModel).Assembly;
         var offenders = new List<string>();
         bool IsLra(Type? t) => t is not null && (t.Namespace?.StartsWith("PoNet.Lra", StringComparison.Ordinal) == true

@@ -15,7 +15,7 @@ public class SegmentTests
     [Fact]
     public void DerivedSegmentsFollowThePonetRule()
     {
-        // [CLS] a b [SEP] c d e [SEP] PAD PAD (PONET.md §2)
+        // [CLS] a b [SEP] c d e [SEP] PAD PAD (docs/MODEL.md §2)
         Assert.Equal([0, 1, 1, 2, 3, 3, 3, 4, 5, 5], Derive(101, 7, 8, 102, 9, 10, 11, 102, 0, 0));
     }
 

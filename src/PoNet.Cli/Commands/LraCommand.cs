@@ -10,7 +10,7 @@ using PoNet.Runtime;
 
 namespace PoNet.Cli.Commands;
 
-/// <summary><c>ponet lra TASK</c>: trains and tests one Long Range Arena model (PONET.md §6).</summary>
+/// <summary><c>ponet lra TASK</c>: trains and tests one Long Range Arena model (docs/MODEL.md §6).</summary>
 internal static class LraCommand
 {
     public const string PlotFile = "curves.png";

@@ -12,7 +12,7 @@ namespace PoNet.Benchmarks;
 /// <summary>One benchmark measurement: a mixer at a length, with the model shape around it.</summary>
 public sealed record BenchSpec
 {
-    /// <summary>"lra": the LRA encoder of PONET.md §6 with any mixer; "bert": the pretrained-layout PoNet of §1 (PoNet only).</summary>
+    /// <summary>"lra": the LRA encoder of docs/MODEL.md §6 with any mixer; "bert": the pretrained-layout PoNet of §1 (PoNet only).</summary>
     [JsonPropertyName("arch")] public string Arch { get; init; } = "lra";
     [JsonPropertyName("mixer")] public string Mixer { get; init; } = "ponet";
     [JsonPropertyName("length")] public int Length { get; init; } = 1024;
@@ -49,7 +49,7 @@ public sealed record BenchResult
     [JsonPropertyName("train_peak_memory_mb")] public double? TrainPeakMemoryMb { get; init; }
     [JsonPropertyName("infer_peak_memory_mb")] public double? InferPeakMemoryMb { get; init; }
     [JsonPropertyName("baseline_memory_mb")] public double? BaselineMemoryMb { get; init; }
-    /// <summary>Model FLOPs (PONET.md §1 cost model: projections + FFN, 3× forward for training) per second of a training step.</summary>
+    /// <summary>Model FLOPs (docs/MODEL.md §1 cost model: projections + FFN, 3× forward for training) per second of a training step.</summary>
     [JsonPropertyName("achieved_gflops")] public double? AchievedGflops { get; init; }
     /// <summary>This process's float32 GEMM rate on the model's own projection shape.</summary>
     [JsonPropertyName("matmul_gflops")] public double? MatmulGflops { get; init; }
@@ -70,7 +70,7 @@ public static class BenchCell
     /// <summary>The mixers a cell can measure; transformer-explicit is the Transformer with <see cref="AttentionKernel.Explicit"/>.</summary>
     public static readonly IReadOnlyList<string> Mixers = ["ponet", "transformer", "transformer-explicit", "fnet"];
 
-    /// <param name="Projections">D×D projections per layer in the PONET.md §1 cost model.</param>
+    /// <param name="Projections">D×D projections per layer in the docs/MODEL.md §1 cost model.</param>
     /// <param name="ComputedProjections">D×D products per layer the implementation actually runs over all N tokens.</param>
     sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int ComputedProjections);
 

@@ -15,7 +15,7 @@ using PoNet.Randomness;
 
 namespace PoNet.FineTuning;
 
-/// <summary>A fine-tuning run: data, columns, model and optimisation (PONET.md §5).</summary>
+/// <summary>A fine-tuning run: data, columns, model and optimisation (docs/MODEL.md §5).</summary>
 public sealed record FineTuneOptions
 {
     public required string Train { get; init; }
@@ -71,7 +71,7 @@ public sealed record FineTuneProgress(int Epoch, int Epochs, int Step, int Steps
     double ExamplesPerSecond, TimeSpan Eta, EpochResult? Evaluation);
 
 /// <summary>
-/// Fine-tunes <see cref="PoNetForSequenceClassification"/> on a labelled table (PONET.md §5): AdamW,
+/// Fine-tunes <see cref="PoNetForSequenceClassification"/> on a labelled table (docs/MODEL.md §5): AdamW,
 /// no warm-up, linear decay to 0; evaluation on the dev set after every epoch; the best epoch (by
 /// the chosen metric) saved to best/ as a self-contained model folder with id2label/label2id. With
 /// --max-length beyond the checkpoint's positions the position table is tiled

@@ -5,7 +5,7 @@ using PoNet.Model.Mixers;
 namespace PoNet.Lra;
 
 /// <summary>
-/// Every hyperparameter of one LRA run: the model (docs/MODEL.md §4) and its optimisation. Defaults are
+/// Every hyperparameter of one LRA run: the model (docs/MODEL.md §6) and its optimisation. Defaults are
 /// the paper's model (2 layers, D 64, 2 heads, FFN 128, dropout 0.1); the data dimensions and the
 /// optimisation come from <see cref="LraTaskDefaults"/>. Serialised in checkpoints and results.json.
 /// </summary>
@@ -50,7 +50,7 @@ public sealed record LraConfig
     public int HeadDim => Dim / Heads;
 
     /// <summary>
-    /// The mixer of every block (docs/MODEL.md §4): clsgsepg off, an output projection D→D, SMP over
+    /// The mixer of every block (docs/MODEL.md §6): clsgsepg off, an output projection D→D, SMP over
     /// the fixed chunks the encoder puts in the mixer context, FNet with padded rows zeroed.
     /// </summary>
     [JsonIgnore] public MixerSpec MixerSpec => new(Mixer, Dim, Heads)
@@ -106,7 +106,7 @@ public sealed record LraConfig
     }
 }
 
-/// <summary>One row of the paper's LRA table (docs/MODEL.md §4), or the built-in synthetic task.</summary>
+/// <summary>One row of the paper's LRA table (docs/MODEL.md §6), or the built-in synthetic task.</summary>
 public sealed record LraTaskDefaults(
     string Task, int MaxLength, int VocabSize, int Classes, int BatchSize, double LearningRate,
     int Warmup, int Steps, int Segments, bool Pair = false, QuickPreset? QuickRun = null)

@@ -61,7 +61,7 @@ public sealed class LraBlock : Module<Tensor, MixerContext, Tensor>
 }
 
 /// <summary>
-/// The LRA encoder of docs/MODEL.md §4: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
+/// The LRA encoder of docs/MODEL.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
 /// zero. Token id 0 is padding. Output [B,N,D]. Its dropout masks come from
 /// <see cref="DropoutMasks"/>; parameters are initialised by torch's global generator unless
 /// <see cref="LraModel.ResetParameters"/> is called.
@@ -83,7 +83,7 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
         ParameterInit.Apply(this, LinearInit.TorchDefault, EmbeddingStd);
     }
 
-    /// <summary>Embeddings are N(0, 0.02) (docs/MODEL.md §4); Linear layers keep torch's default distribution.</summary>
+    /// <summary>Embeddings are N(0, 0.02) (docs/MODEL.md §6); Linear layers keep torch's default distribution.</summary>
     internal const double EmbeddingStd = 0.02;
 
     readonly int segmentLength;
@@ -123,7 +123,7 @@ public abstract class LraModel : Module<LraBatch, Tensor>
     /// <summary>
     /// Re-initialises every parameter from <paramref name="generator"/> alone, with torch's default
     /// distributions: Linear weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5), Embedding
-    /// N(0, 0.02) (docs/MODEL.md §4), LayerNorm 1 and 0. Modules are visited in registration order.
+    /// N(0, 0.02) (docs/MODEL.md §6), LayerNorm 1 and 0. Modules are visited in registration order.
     /// </summary>
     public void ResetParameters(Generator generator) =>
         ParameterInit.Apply(this, LinearInit.TorchDefault, LraEncoder.EmbeddingStd, generator);

@@ -11,7 +11,7 @@ using PoNet.Runtime;
 namespace PoNet.Lra;
 
 /// <summary>
-/// Trains an LRA model as the paper did (PONET.md §6): AdamW (β 0.9/0.999, ε 1e-6, no weight decay)
+/// Trains an LRA model as the paper did (docs/MODEL.md §6): AdamW (β 0.9/0.999, ε 1e-6, no weight decay)
 /// under the <see cref="OneCycle"/> schedule, cross entropy, dev evaluation every
 /// <see cref="LraConfig.EvalEvery"/> steps and at the end, the best-dev weights tested at the end.
 /// Deterministic on CPU for a seed (and a thread count): the initial weights come from a generator

@@ -3,7 +3,7 @@ using PoNet.Model.Mixers;
 namespace PoNet.Model;
 
 /// <summary>
-/// The architectures in HuggingFace layout (docs/MODEL.md §3, §7), chosen by config.json's
+/// The architectures in HuggingFace layout (docs/MODEL.md §3, §8, §9), chosen by config.json's
 /// <c>model_type</c> in this one place: the token mixer of every layer, the state-dict prefix, the
 /// HF class names, and the layout differences between PoNet/BERT and FNet.
 /// </summary>

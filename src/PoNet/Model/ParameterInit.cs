@@ -10,7 +10,7 @@ public enum LinearInit
 {
     /// <summary>HF BERT's _init_weights: weight N(0, std), bias 0 (the pretrained layout, docs/MODEL.md §3).</summary>
     Normal,
-    /// <summary>torch's nn.Linear default, weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5; LRA, §4).</summary>
+    /// <summary>torch's nn.Linear default, weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5; LRA, §6).</summary>
     TorchDefault,
 }
 

@@ -184,7 +184,7 @@ public sealed class PoNetPooler : Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// The base model in HuggingFace layout (docs/MODEL.md §3, §7): embeddings, post-LayerNorm layers
+/// The base model in HuggingFace layout (docs/MODEL.md §3, §8, §9): embeddings, post-LayerNorm layers
 /// around the family's token mixer, pooler. PoNet, BERT or FNet by <see cref="PoNetConfig.ModelType"/>;
 /// state-dict prefix <c>ponet.</c>, <c>bert.</c> or <c>fnet.</c> inside the task models.
 /// </summary>

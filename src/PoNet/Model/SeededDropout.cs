@@ -7,7 +7,7 @@ namespace PoNet.Model;
 /// <summary>
 /// The model's dropout: x ⊙ keep / P(keep) in training, identity in eval, as torch's dropout, with
 /// masks from <see cref="DropoutMasks"/> (made in parallel; torch's bernoulli_ is a serial loop on
-/// AMD CPUs, docs/MODEL.md §8.2) and P(keep) a multiple of 2⁻¹⁶. Two ways to seed them:
+/// AMD CPUs, docs/MODEL.md §10.2) and P(keep) a multiple of 2⁻¹⁶. Two ways to seed them:
 /// <list type="bullet">
 /// <item><c>new SeededDropout(p)</c> (pretrained layout): each call reseeds the module's own masks
 /// with one draw from torch's global generator, so torch.manual_seed still fixes every mask.</item>

@@ -18,7 +18,7 @@ namespace PoNet.Pretraining;
 public sealed record PretrainProgress(PretrainStepRecord Last, int Steps, double TokensPerSecond, TimeSpan Eta, PretrainEvalRecord? Evaluation);
 
 /// <summary>
-/// Pre-trains <see cref="PoNetForPreTraining"/> with MLM + SSO (PONET.md §4): streamed pairs,
+/// Pre-trains <see cref="PoNetForPreTraining"/> with MLM + SSO (docs/MODEL.md §4): streamed pairs,
 /// dynamic masking, AdamW with linear warm-up and decay, held-out evaluation, atomic checkpoints
 /// and exact resumption. Layout of the output folder:
 /// <code>

@@ -191,7 +191,7 @@ public class LraMixerTests
         Assert.True(y.allclose(Proj("dense", context), 1e-5, 1e-6));
     }
 
-    /// <summary>docs/MODEL.md §1/§4 written out directly: separate projections, explicit loops for the pools.</summary>
+    /// <summary>docs/MODEL.md §1/§6 written out directly: separate projections, explicit loops for the pools.</summary>
     static Tensor NaivePoNet(PoNetMixer mixer, LraConfig c, Tensor x, Tensor valid)
     {
         var p = mixer.named_parameters().ToDictionary(p => p.name, p => p.parameter);

@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace PoNet.Model.Mixers;
 
 /// <summary>
-/// Multi-head softmax self-attention (docs/MODEL.md §5): softmax(Q·Kᵀ/√dh + mask)·V, padded keys
+/// Multi-head softmax self-attention (docs/MODEL.md §8): softmax(Q·Kᵀ/√dh + mask)·V, padded keys
 /// getting no weight, heads merged; with an output projection <c>dense</c> in the LRA layout (the
 /// pretrained layout's projection is <c>attention.output.dense</c>, as HF's BertSelfAttention).
 /// Quadratic in N in time. In memory it depends on <see cref="AttentionKernel"/>: libtorch's

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace PoNet.Model.Mixers;
 
 /// <summary>
-/// FNet's mixer (docs/MODEL.md §6): Re(FFT2(X)) over the sequence and hidden dims, no parameters. In
+/// FNet's mixer (docs/MODEL.md §9): Re(FFT2(X)) over the sequence and hidden dims, no parameters. In
 /// LRA padded rows are zeroed first so that padding cannot leak into real tokens (the result still
 /// depends on N, which is fixed); HF's FNet takes no mask and transforms every row
 /// (<see cref="MixerSpec.FourierZeroesPads"/> off).

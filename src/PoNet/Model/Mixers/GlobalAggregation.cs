@@ -13,7 +13,7 @@ namespace PoNet.Model.Mixers;
 public static class GlobalAggregation
 {
     /// <summary>
-    /// g2 without forming Q and K at every token (docs/MODEL.md §8.3). Both are linear in X, so per
+    /// g2 without forming Q and K at every token (docs/MODEL.md §10.3). Both are linear in X, so per
     /// head h (W_h: the head's rows): g_h = mean(X)·W_qhᵀ + b_qh; the score of token l,
     /// ⟨g_h, K_lh⟩/√dh = X_l·(W_khᵀ g_h)/√dh + ⟨g_h, b_kh⟩/√dh, has a last term common to every l that
     /// the softmax over l ignores (the padding mask is added, so pads keep their distance); and since

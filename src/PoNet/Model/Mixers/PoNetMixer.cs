@@ -57,7 +57,7 @@ public sealed class PoNetMixer : TokenMixer
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        // L0, S0 and O as one D×kD GEMM (§8.4); Q and K are never formed per token (GA from X, §8.3).
+        // L0, S0 and O as one D×kD GEMM (§10.4); Q and K are never formed per token (GA from X, §10.3).
         Linear[] perToken = new[] { dense_local, dense_segment, dense_o }.OfType<Linear>().ToArray();
         Tensor? local = null, segment = null, o = null;
         var notSpecial = clsgsepg
@@ -71,7 +71,7 @@ public sealed class PoNetMixer : TokenMixer
             // narrow would scatter its gradient into a zero tensor of the full width.
             var pieces = parts.split(d, -1);
             int next = 0;
-            // Pads (and with clsgsepg [CLS]/[SEP] for LMP) become −10000 before either max pool (§8.1).
+            // Pads (and with clsgsepg [CLS]/[SEP] for LMP) become −10000 before either max pool (§10.1).
             if (UsesLocal)
                 local = notSpecial is null ? ctx.FillPads(pieces[next++], -10000f) : MaskOps.Fill(pieces[next++], ctx.ValidScale * notSpecial, -10000f);
             if (UsesSegment) segment = ctx.FillPads(pieces[next++], -10000f);
@@ -121,7 +121,7 @@ public sealed class PoNetMixer : TokenMixer
 
     /// <summary>
     /// (g2 + S) ⊙ O (or g2 + S) over fixed chunks with S kept as one row per chunk, [B,C,1,D]: it is
-    /// broadcast over the chunk only where it meets O (§8.5).
+    /// broadcast over the chunk only where it meets O (§10.5).
     /// </summary>
     static Tensor FusedChunks(Tensor segment, Tensor? g2, Tensor? o, int segmentLength)
     {

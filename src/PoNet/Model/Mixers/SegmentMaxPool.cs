@@ -22,13 +22,13 @@ public static class SegmentMaxPool
 
     /// <summary>
     /// By segment ids from <see cref="Segments.Compact"/> (0..count−1 per row). TorchSharp has no
-    /// scatter_reduce, so it runs as a TorchScript function (exact, differentiable, one pass; §8.5).
+    /// scatter_reduce, so it runs as a TorchScript function (exact, differentiable, one pass; §10.5).
     /// </summary>
     public static Tensor ByIds(Tensor x, Tensor compactSeg, long count) =>
         Script.Value.invoke<Tensor>("segment_max", x, compactSeg, count);
 
     /// <summary>
-    /// By fixed chunks of <paramref name="segmentLength"/>: no scatter and no loop (§8.5). Pad N up to
+    /// By fixed chunks of <paramref name="segmentLength"/>: no scatter and no loop (§10.5). Pad N up to
     /// a multiple of seg_len with −inf (never a maximum, sliced away after), view as
     /// [B, chunks, seg_len, D], take amax over the chunk, expand back.
     /// </summary>

@@ -11,9 +11,9 @@ public enum MixerKind
 {
     /// <summary>PoNet multi-granularity pooling (docs/MODEL.md §1).</summary>
     [JsonStringEnumMemberName("ponet")] PoNet,
-    /// <summary>Standard multi-head softmax self-attention (docs/MODEL.md §5).</summary>
+    /// <summary>Standard multi-head softmax self-attention (docs/MODEL.md §8).</summary>
     [JsonStringEnumMemberName("transformer")] Transformer,
-    /// <summary>FNet: real part of the 2-D FFT over sequence and hidden dims (docs/MODEL.md §6).</summary>
+    /// <summary>FNet: real part of the 2-D FFT over sequence and hidden dims (docs/MODEL.md §9).</summary>
     [JsonStringEnumMemberName("fnet")] FNet,
 }
 

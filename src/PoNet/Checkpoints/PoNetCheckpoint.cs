@@ -26,8 +26,12 @@ public static class PoNetCheckpoint
     public const string SafeTensorsFile = "model.safetensors";
     public const string PyTorchFile = "pytorch_model.bin";
 
-    /// <summary>Buffers the reference writes that carry no information (docs/MODEL.md §3).</summary>
-    static bool IsIgnorableBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal);
+    /// <summary>
+    /// Buffers that carry no information (docs/MODEL.md §3): the PoNet reference's position_ids, and
+    /// the position_ids/token_type_ids that HF BERT and FNet checkpoints of older versions persisted.
+    /// </summary>
+    static bool IsIgnorableBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
+                                                 || key.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
 
     /// <summary>Loads config.json, builds the model with <paramref name="create"/>, and loads the weights into it.</summary>
     public static (T model, LoadReport report) Load<T>(string dir, Func<PoNetConfig, T> create, Action<PoNetConfig>? configure = null)

@@ -14,8 +14,12 @@ public sealed record ModelFamily(
     /// <summary>Prefix of HF's class names: PoNetForPreTraining, BertForPreTraining, FNetForPreTraining.</summary>
     string ClassPrefix,
     MixerKind Mixer,
-    /// <summary>Classes of the pre-training sentence head <c>cls.seq_relationship</c>: 3 for PoNet's SSO, 2 for NSP.</summary>
+    /// <summary>The pre-training sentence head <c>cls.seq_relationship</c>: "sso" (PoNet's sentence structural objective) or "nsp" (next-sentence prediction).</summary>
+    string SentenceObjective,
+    /// <summary>Its classes: 3 for SSO (in order, swapped, from elsewhere), 2 for NSP (is next, random).</summary>
     int SentenceClasses,
+    /// <summary>HF's default <c>hidden_act</c> for the family: "gelu" (erf), FNet's "gelu_new" (tanh).</summary>
+    string DefaultHiddenAct,
     /// <summary>Name of the mixing sub-block of a layer: "attention" (PoNet, BERT) or "fourier" (FNet).</summary>
     string MixerBlock,
     /// <summary>Whether the mixing sub-block's output has a dense projection and dropout before its residual LayerNorm (FNet's has neither).</summary>
@@ -27,9 +31,9 @@ public sealed record ModelFamily(
     /// <summary>Whether the saved state dict carries <c>embeddings.position_ids</c> (the PoNet reference's is persistent; HF BERT/FNet's is not).</summary>
     bool SavesPositionIds)
 {
-    public static readonly ModelFamily PoNet = new("ponet", "ponet", "PoNet", MixerKind.PoNet, 3, "attention", true, false, false, true);
-    public static readonly ModelFamily Bert = new("bert", "bert", "Bert", MixerKind.Transformer, 2, "attention", true, false, false, false);
-    public static readonly ModelFamily FNet = new("fnet", "fnet", "FNet", MixerKind.FNet, 2, "fourier", false, true, true, false);
+    public static readonly ModelFamily PoNet = new("ponet", "ponet", "PoNet", MixerKind.PoNet, "sso", 3, "gelu", "attention", true, false, false, true);
+    public static readonly ModelFamily Bert = new("bert", "bert", "Bert", MixerKind.Transformer, "nsp", 2, "gelu", "attention", true, false, false, false);
+    public static readonly ModelFamily FNet = new("fnet", "fnet", "FNet", MixerKind.FNet, "nsp", 2, "gelu_new", "fourier", false, true, true, false);
 
     public static readonly IReadOnlyList<ModelFamily> All = [PoNet, Bert, FNet];
 

@@ -132,6 +132,20 @@ public sealed class PoNetConfig
 
     public PoNetConfig Clone() => FromJson(ToJson());
 
+    /// <summary>
+    /// This config for another architecture (<c>--arch</c>): <see cref="ModelType"/> set, and
+    /// hidden_act the family's HF default when it was the previous family's default.
+    /// </summary>
+    public PoNetConfig WithArchitecture(string modelType)
+    {
+        var family = ModelFamily.For(modelType, "--arch");
+        var config = Clone();
+        if (config.HiddenAct == Family.DefaultHiddenAct) config.HiddenAct = family.DefaultHiddenAct;
+        config.ModelType = family.ModelType;
+        if (family.Mixer == MixerKind.FNet) { config.UseTpuFourierOptimizations ??= false; config.TpuShortSeqLength ??= 512; }
+        return config;
+    }
+
     /// <summary>"gelu" is HF's exact erf GELU; "gelu_new" (FNet's default) the tanh approximation.</summary>
     static readonly string[] SupportedActivations = ["gelu", "gelu_new"];
 

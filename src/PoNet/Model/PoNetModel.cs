@@ -120,25 +120,26 @@ public sealed class PoNetIntermediate : Module<Tensor, Tensor>
 
 public sealed class PoNetLayer : Module<Tensor, MixerContext, Tensor>
 {
-    readonly PoNetAttention attention;
+    // The mixing block's key is the family's: "attention" (PoNet, BERT) or "fourier" (FNet); the other
+    // field is null and so not registered (a field registers under its own name, wherever else it is registered).
+    readonly PoNetAttention? attention, fourier;
     readonly PoNetIntermediate intermediate;
     readonly PoNetSelfOutput output;
 
     public PoNetLayer(PoNetConfig config) : base("layer")
     {
-        attention = new PoNetAttention(config);
+        var mixing = new PoNetAttention(config);
+        if (config.Family.MixerBlock == "fourier") fourier = mixing;
+        else attention = mixing;
         intermediate = new PoNetIntermediate(config);
         output = new PoNetSelfOutput(config, config.IntermediateSize);
-        // By hand, not RegisterComponents: the mixing block's key is the family's ("attention" or "fourier").
-        register_module(config.Family.MixerBlock, attention);
-        register_module("intermediate", intermediate);
-        register_module("output", output);
+        RegisterComponents();
     }
 
     public override Tensor forward(Tensor x, MixerContext ctx)
     {
         using var scope = NewDisposeScope();
-        var a = attention.forward(x, ctx);
+        var a = (attention ?? fourier)!.forward(x, ctx);
         return output.forward(intermediate.forward(a), a).MoveToOuterDisposeScope();
     }
 }

@@ -98,6 +98,60 @@ public class ArchitectureTests
         Assert.True(a.SsoLogits!.equal(b.SsoLogits!).all().item<bool>());
     }
 
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("fnet")]
+    public void FillMaskTakesTheArchitectureFromTheCheckpointsConfig(string arch)
+    {
+        manual_seed(36);
+        var pretraining = new PoNetForPreTraining(Tiny(arch));
+        var dir = Temp();
+        PoNetCheckpoint.Save(pretraining, dir);
+        var vocab = Path.Combine(dir, "vocab.txt");
+        File.WriteAllLines(vocab, Enumerable.Range(0, 40).Select(id => id switch
+        {
+            0 => "[PAD]", 1 => "[CLS]", 2 => "[SEP]", 3 => "[MASK]", 4 => "[UNK]", _ => $"w{id}",
+        }));
+        var fill = new PoNet.Inference.FillMask(dir, vocab);
+        Assert.Equal(arch == "bert" ? "BertForMaskedLM" : "FNetForMaskedLM", fill.Model.Architecture);
+        var prediction = Assert.Single(fill.Predict("w5 [MASK] w7", topK: 3, textPair: "w9 w10"));
+        Assert.Equal(2, prediction.Position);
+
+        // The pre-training model's own MLM logits at the mask, softmaxed: the same weights, another head class.
+        pretraining.eval();
+        using var _ = no_grad();
+        var ids = tensor(new long[,] { { 1, 5, 3, 7, 2, 9, 10, 2 } });
+        var logits = pretraining.forward(new PoNetInputs(ids, ones_like(ids), tensor(new long[,] { { 0, 0, 0, 0, 0, 1, 1, 1 } })), null).Logits;
+        var (values, indices) = logits[0, 2].softmax(-1).topk(3);
+        Assert.Equal(indices.data<long>().Select(i => (int)i), prediction.Candidates.Select(c => c.TokenId));
+        Assert.Equal(values[0].item<float>(), prediction.Candidates[0].Score, 1e-5);
+    }
+
+    [Fact]
+    public void BertCheckpointsWithGammaBetaLayerNormNamesLoad()
+    {
+        // bert-base-uncased's original pytorch_model.bin names LayerNorm parameters gamma and beta.
+        manual_seed(37);
+        var model = new PoNetForPreTraining(Tiny("bert", layers: 1));
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name.Contains("LayerNorm")) p.normal_(); // not 1 and 0, so a parameter left at its init would show
+        var dir = Temp();
+        PoNetCheckpoint.Save(model, dir);
+        var path = Path.Combine(dir, "model.safetensors");
+        var tensors = SafeTensors.Load(path);
+        var renamed = tensors.ToDictionary(
+            p => p.Key.Contains("LayerNorm.") ? p.Key.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta") : p.Key,
+            p => p.Value);
+        Assert.Contains("bert.embeddings.LayerNorm.gamma", renamed.Keys);
+        SafeTensors.Save(path, renamed);
+        var (reloaded, report) = PoNetCheckpoint.Load(dir, c => new PoNetForPreTraining(c));
+        Assert.Empty(report.NewlyInitialized);
+        var original = model.state_dict();
+        foreach (var (name, p) in reloaded.state_dict())
+            Assert.True(p.equal(original[name]).all().item<bool>(), name);
+    }
+
     [Fact]
     public void HfConfigsDeserialiseAndRoundTrip()
     {

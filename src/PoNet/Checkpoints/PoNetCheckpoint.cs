@@ -33,6 +33,17 @@ public static class PoNetCheckpoint
     static bool IsIgnorableBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
                                                  || key.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The TensorFlow-converted BERT checkpoints (bert-base-uncased's pytorch_model.bin) name LayerNorm
+    /// parameters gamma/beta; HF renames them to weight/bias on load, and so does this.
+    /// </summary>
+    static string LegacyLayerNormName(string key, IReadOnlyDictionary<string, Tensor> expected)
+    {
+        if (key.EndsWith(".gamma", StringComparison.Ordinal) && expected.ContainsKey(key[..^6] + ".weight")) return key[..^6] + ".weight";
+        if (key.EndsWith(".beta", StringComparison.Ordinal) && expected.ContainsKey(key[..^5] + ".bias")) return key[..^5] + ".bias";
+        return key;
+    }
+
     /// <summary>Loads config.json, builds the model with <paramref name="create"/>, and loads the weights into it.</summary>
     public static (T model, LoadReport report) Load<T>(string dir, Func<PoNetConfig, T> create, Action<PoNetConfig>? configure = null)
         where T : PoNetTaskModel
@@ -150,7 +161,7 @@ public static class PoNetCheckpoint
         {
             var k = bare && expected.ContainsKey(prefix + key) || bare && IsIgnorableBuffer(key) ? prefix + key : key;
             if (IsIgnorableBuffer(k)) continue;
-            file[k] = tensor;
+            file[LegacyLayerNormName(k, expected)] = tensor;
         }
 
         var ignored = new List<string>();

@@ -91,6 +91,28 @@ public class ReferenceFormTests
         Golden.AssertClose(g2, g1, 1e-6, 1e-6, "dX");
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void PoNetMixerGivesTheSameOutputForFixedChunksAndTheirSegmentIds(bool clsgsepg, bool outputProjection)
+    {
+        // The fused chunk path (S one row per chunk) and the general path (segment ids, TorchScript scatter).
+        manual_seed(24);
+        using var mixer = new PoNetMixer(new MixerSpec(MixerKind.PoNet, 8, 2) { ClsGSepG = clsgsepg, OutputProjection = outputProjection });
+        using var valid = Valid(padded: true);
+        using var x = randn(3, 9, 8);
+        using var special = zeros(3, 9, 1, dtype: ScalarType.Bool).index_fill_(1, tensor(new long[] { 0, 4 }), true);
+        using var ids = FixedChunks.SegmentIds(9, 4).unsqueeze(0).expand(3, 9).contiguous();
+        var byChunks = MixerContext.FromValid(valid, new FixedChunkSegments(4)) with { Special = clsgsepg ? special : null };
+        var byIds = MixerContext.FromValid(valid, new SegmentIds(ids, 3)) with { Special = clsgsepg ? special : null };
+        using var _ = no_grad();
+        using var a = mixer.forward(x, byChunks);
+        using var b = mixer.forward(x, byIds);
+        Golden.AssertClose(b, a, 1e-6, 1e-6, "fixed chunks vs segment ids");
+    }
+
     [Fact]
     public void TheModelNamespaceDoesNotUseTheLraNamespace()
     {

@@ -145,7 +145,7 @@ public static class BenchCell
             };
             var model = new PoNetModel(config);
             // Cost model: attention.self's five projections + attention.output.dense. Run per token: L0, S0,
-            // O and the output projection (GA forms Q and K from X's mean, see MultiGranularityPooling).
+            // O and the output projection (GA forms Q and K from X's mean, see GlobalAggregation.FromX).
             return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
                 t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, 4);
         }
@@ -163,7 +163,7 @@ public static class BenchCell
         var classifier = LraModel.Create(lra);
         var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
         int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
-        // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (PoNetLraMixer),
+        // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (GlobalAggregation.FromX),
         // so per token it runs L0, S0, O and the output projection: 4 of the cost model's 6.
         int computed = mixer == MixerKind.PoNet ? 4 : projections;
         return new Subject(classifier,

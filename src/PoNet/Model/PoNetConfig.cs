@@ -64,11 +64,12 @@ public sealed class PoNetConfig
     /// <summary>
     /// The mixer of every layer in the pretrained layout: no output projection (the layer's
     /// attention.output.dense is one), clsgsepg for PoNet, attention-probability dropout for BERT,
-    /// FNet without a mask as HF computes it.
+    /// FNet without a mask as HF computes it (FNet ignores the heads).
     /// </summary>
-    [JsonIgnore] public MixerSpec MixerSpec => new(Family.Mixer, HiddenSize, Family.Mixer == MixerKind.FNet ? 1 : NumAttentionHeads)
+    [JsonIgnore] public MixerSpec MixerSpec => new(Family.Mixer, HiddenSize, NumAttentionHeads)
     {
-        ClsGSepG = Family.Mixer == MixerKind.PoNet && ClsGSepG,
+        // clsgsepg is PoNet's key; a BERT/FNet config.json has none (and its default, true, means nothing there).
+        ClsGSepG = ModelType == ModelFamily.PoNet.ModelType && ClsGSepG,
         Attention = AttentionKernel.Explicit,
         AttentionDropout = AttentionProbsDropoutProb,
         FourierZeroesPads = false,
@@ -142,7 +143,7 @@ public sealed class PoNetConfig
         var config = Clone();
         if (config.HiddenAct == Family.DefaultHiddenAct) config.HiddenAct = family.DefaultHiddenAct;
         config.ModelType = family.ModelType;
-        if (family.Mixer == MixerKind.FNet) { config.UseTpuFourierOptimizations ??= false; config.TpuShortSeqLength ??= 512; }
+        if (family == ModelFamily.FNet) { config.UseTpuFourierOptimizations ??= false; config.TpuShortSeqLength ??= 512; }
         return config;
     }
 
@@ -168,7 +169,7 @@ public sealed class PoNetConfig
         Positive("layer_norm_eps", LayerNormEps);
         if (InitializerRange < 0)
             throw new PoNetInputException($"{source}: 'initializer_range' = {InitializerRange}: expected a number >= 0");
-        if (family.Mixer != MixerKind.FNet && HiddenSize % NumAttentionHeads != 0)
+        if (family != ModelFamily.FNet && HiddenSize % NumAttentionHeads != 0)
             throw new PoNetInputException(
                 $"{source}: 'hidden_size' = {HiddenSize} is not divisible by 'num_attention_heads' = {NumAttentionHeads}: expected a multiple");
         if (!SupportedActivations.Contains(HiddenAct))

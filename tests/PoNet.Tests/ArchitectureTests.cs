@@ -152,6 +152,35 @@ public class ArchitectureTests
             Assert.True(p.equal(original[name]).all().item<bool>(), name);
     }
 
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("fnet")]
+    public void KeyReportsAreExactAndOtherHeadsAreReported(string arch)
+    {
+        manual_seed(38);
+        var dir = Temp();
+        PoNetCheckpoint.Save(new PoNetForPreTraining(Tiny(arch, layers: 1)), dir);
+
+        // Another head: the pre-training heads are ignored, the classifier is new; the encoder loads.
+        var (classifier, report) = PoNetCheckpoint.Load(dir, c => new PoNetForSequenceClassification(c));
+        Assert.Equal(["classifier.bias", "classifier.weight"], report.NewlyInitialized.Order());
+        Assert.Contains("cls.seq_relationship.weight", report.Ignored);
+        Assert.DoesNotContain(report.Ignored, k => k.StartsWith(arch + ".", StringComparison.Ordinal) && !k.Contains("pooler"));
+
+        // A missing and a mis-shaped encoder key are both named, and nothing is loaded.
+        var path = Path.Combine(dir, "model.safetensors");
+        var tensors = SafeTensors.Load(path);
+        var missing = $"{arch}.encoder.layer.0.intermediate.dense.bias";
+        var misShaped = $"{arch}.encoder.layer.0.output.dense.weight";
+        tensors.Remove(missing);
+        tensors[misShaped] = zeros(8, 15);
+        SafeTensors.Save(path, tensors);
+        var e = Assert.Throws<PoNetInputException>(() => PoNetCheckpoint.Load(dir, c => new PoNetForPreTraining(c)));
+        Assert.Contains($"missing keys (1): {missing}", e.Message);
+        Assert.Contains($"mis-shaped keys (1): {misShaped}: checkpoint [8, 15], model [8, 16]", e.Message);
+        Assert.Contains(arch == "bert" ? "BertForPreTraining" : "FNetForPreTraining", e.Message);
+    }
+
     [Fact]
     public void HfConfigsDeserialiseAndRoundTrip()
     {

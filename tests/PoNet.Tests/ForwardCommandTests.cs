@@ -82,4 +82,46 @@ public class ForwardCommandTests
         Assert.Contains(message, stderr.ToString());
         Assert.Single(stderr.ToString().Trim().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("bert", "pretraining")]
+    [InlineData("fnet", "pretraining")]
+    [InlineData("bert", "seqcls")]
+    [InlineData("fnet", "seqcls")]
+    public void BertAndFNetCheckpointsWriteNspOrClassifierLogits(string arch, string head)
+    {
+        manual_seed(41);
+        var config = ArchitectureTests.Tiny(arch);
+        PoNet.Model.PoNetTaskModel model = head == "seqcls"
+            ? new PoNet.Model.PoNetForSequenceClassification(config)
+            : new PoNet.Model.PoNetForPreTraining(config);
+        var dir = Temp();
+        PoNetCheckpoint.Save(model, dir);
+        var ids = tensor(new long[,] { { 1, 5, 6, 2, 8, 2 }, { 1, 11, 2, 13, 2, 0 } });
+        var inputs = new Dictionary<string, Tensor>
+        {
+            ["input.input_ids"] = ids, ["input.attention_mask"] = ids.ne(0).to(ScalarType.Int64),
+            ["input.token_type_ids"] = tensor(new long[,] { { 0, 0, 0, 1, 1, 1 }, { 0, 0, 0, 1, 1, 0 } }),
+        };
+        var input = Path.Combine(dir, "in.safetensors");
+        SafeTensors.Save(input, inputs);
+        var output = Path.Combine(dir, "out.safetensors");
+        Assert.Equal(0, Cli.Program.Main(["forward", "--model", dir, "--inputs", input, "--output", output, "--head", head]));
+
+        var actual = SafeTensors.Load(output);
+        var names = head == "seqcls"
+            ? new[] { "output.last_hidden_state", "output.pooler_output", "output.seqcls_logits" }
+            : new[] { "output.last_hidden_state", "output.pooler_output", "output.mlm_logits", "output.nsp_logits" };
+        Assert.Equal(names.Order(), actual.Keys.Order());
+        model.eval();
+        using var _ = no_grad();
+        var expected = model.forward(new PoNet.Model.PoNetInputs(ids, inputs["input.attention_mask"], inputs["input.token_type_ids"]), null);
+        var logits = head == "seqcls" ? "output.seqcls_logits" : "output.mlm_logits";
+        Golden.AssertClose(expected.Logits, actual[logits], 1e-6, 1e-6, logits);
+        if (head == "pretraining")
+        {
+            Assert.Equal(new long[] { 2, 2 }, actual["output.nsp_logits"].shape);
+            Golden.AssertClose(expected.SsoLogits!, actual["output.nsp_logits"], 1e-6, 1e-6, "nsp_logits");
+        }
+    }
 }

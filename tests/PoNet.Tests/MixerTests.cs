@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace PoNet.Tests;
 
 /// <summary>
-/// The mixer against a plain float64 loop transcription of PONET.md §1, for both clsgsepg settings
+/// The mixer against a plain float64 loop transcription of docs/MODEL.md §1, for both clsgsepg settings
 /// (the golden data covers only clsgsepg = true).
 /// </summary>
 public class MixerTests
@@ -165,7 +165,7 @@ public class GlobalStateTests
     [Fact]
     public void BaseModelHasThePublishedParameterCount()
     {
-        // PONET.md §3: 123.66 M (PoNetModel), 124.28 M with the pre-training heads (decoder tied).
+        // docs/MODEL.md §3: 123.66 M (PoNetModel), 124.28 M with the pre-training heads (decoder tied).
         var device = get_default_device();
         set_default_device(new Device("meta"));
         try

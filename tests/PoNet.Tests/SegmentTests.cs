@@ -1,4 +1,5 @@
 using PoNet.Model;
+using PoNet.Model.Mixers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ public class SegmentTests
     [Fact]
     public void DerivedSegmentsFollowThePonetRule()
     {
-        // [CLS] a b [SEP] c d e [SEP] PAD PAD (PONET.md §2)
+        // [CLS] a b [SEP] c d e [SEP] PAD PAD (docs/MODEL.md §2)
         Assert.Equal([0, 1, 1, 2, 3, 3, 3, 4, 5, 5], Derive(101, 7, 8, 102, 9, 10, 11, 102, 0, 0));
     }
 
@@ -54,7 +55,7 @@ public class SegmentTests
     {
         var x = tensor(new float[] { 1, 5, 2, -3, 7, 0 }).view(1, 6, 1);
         var seg = Row(0, 0, 0, 1, 2, 2);
-        var s = Segments.SegmentMax(x, seg, 3);
+        var s = SegmentMaxPool.ByIds(x, seg, 3);
         Assert.Equal([5f, 5, 5, -3, 7, 7], s.flatten().data<float>().ToArray());
     }
 

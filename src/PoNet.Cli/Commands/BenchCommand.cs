@@ -23,7 +23,7 @@ internal static class BenchCommand
     {
         var mixers = new Option<string>("--mixers") { Description = "Comma-separated: ponet, transformer (libtorch's fused attention), transformer-explicit (softmax(QKᵀ)V in memory, as the paper's baseline), fnet", DefaultValueFactory = _ => "ponet,transformer,fnet" };
         var lengths = new Option<string>("--lengths") { Description = "Comma-separated sequence lengths", DefaultValueFactory = _ => "512,1024,2048,4096,8192,16384" };
-        var arch = new Option<string>("--arch") { Description = "lra: the LRA encoder (PONET.md §6); bert: the pretrained PoNet layout (§1, ponet only)", DefaultValueFactory = _ => "lra" };
+        var arch = new Option<string>("--arch") { Description = "lra: the LRA encoder (docs/MODEL.md §6); bert: the pretrained PoNet layout (§1, ponet only)", DefaultValueFactory = _ => "lra" };
         arch.AcceptOnlyFromAmong("lra", "bert");
         var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 2 };
         var dim = new Option<int>("--dim") { DefaultValueFactory = _ => 64 };

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace PoNet.Cli.Commands;
 
-/// <summary><c>ponet finetune</c>: sequence classification / regression / sentence pairs from TSV, CSV or JSONL (PONET.md §5).</summary>
+/// <summary><c>ponet finetune</c>: sequence classification / regression / sentence pairs from TSV, CSV or JSONL (docs/MODEL.md §5).</summary>
 internal static class FinetuneCommand
 {
     public static Command Create()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using PoNet.Model.Mixers;
 using PoNet.Cli.Plots;
 using PoNet.IO;
 using PoNet.Lra;

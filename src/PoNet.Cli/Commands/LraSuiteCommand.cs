@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PoNet.Model.Mixers;
 using PoNet.Cli.Plots;
 using PoNet.IO;
 using PoNet.Lra;

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace PoNet.Cli.Commands;
 
-/// <summary><c>ponet pretrain</c>: MLM + SSO pre-training on a folder of text (PONET.md §4).</summary>
+/// <summary><c>ponet pretrain</c>: MLM + SSO pre-training on a folder of text (docs/MODEL.md §4).</summary>
 internal static class PretrainCommand
 {
     public const string PlotFile = "curves.png";

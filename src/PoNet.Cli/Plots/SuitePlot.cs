@@ -1,3 +1,4 @@
+using PoNet.Model.Mixers;
 using PoNet.IO;
 using PoNet.Lra;
 using ScottPlot;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Serialization;
 using PoNet.Lra;
 using PoNet.Model;
+using PoNet.Model.Mixers;
 using TorchSharp;
 using static TorchSharp.torch;
 using PoNet.Runtime;
@@ -11,7 +12,7 @@ namespace PoNet.Benchmarks;
 /// <summary>One benchmark measurement: a mixer at a length, with the model shape around it.</summary>
 public sealed record BenchSpec
 {
-    /// <summary>"lra": the LRA encoder of PONET.md §6 with any mixer; "bert": the pretrained-layout PoNet of §1 (PoNet only).</summary>
+    /// <summary>"lra": the LRA encoder of docs/MODEL.md §6 with any mixer; "bert": the pretrained-layout PoNet of §1 (PoNet only).</summary>
     [JsonPropertyName("arch")] public string Arch { get; init; } = "lra";
     [JsonPropertyName("mixer")] public string Mixer { get; init; } = "ponet";
     [JsonPropertyName("length")] public int Length { get; init; } = 1024;
@@ -48,7 +49,7 @@ public sealed record BenchResult
     [JsonPropertyName("train_peak_memory_mb")] public double? TrainPeakMemoryMb { get; init; }
     [JsonPropertyName("infer_peak_memory_mb")] public double? InferPeakMemoryMb { get; init; }
     [JsonPropertyName("baseline_memory_mb")] public double? BaselineMemoryMb { get; init; }
-    /// <summary>Model FLOPs (PONET.md §1 cost model: projections + FFN, 3× forward for training) per second of a training step.</summary>
+    /// <summary>Model FLOPs (docs/MODEL.md §1 cost model: projections + FFN, 3× forward for training) per second of a training step.</summary>
     [JsonPropertyName("achieved_gflops")] public double? AchievedGflops { get; init; }
     /// <summary>This process's float32 GEMM rate on the model's own projection shape.</summary>
     [JsonPropertyName("matmul_gflops")] public double? MatmulGflops { get; init; }
@@ -69,7 +70,7 @@ public static class BenchCell
     /// <summary>The mixers a cell can measure; transformer-explicit is the Transformer with <see cref="AttentionKernel.Explicit"/>.</summary>
     public static readonly IReadOnlyList<string> Mixers = ["ponet", "transformer", "transformer-explicit", "fnet"];
 
-    /// <param name="Projections">D×D projections per layer in the PONET.md §1 cost model.</param>
+    /// <param name="Projections">D×D projections per layer in the docs/MODEL.md §1 cost model.</param>
     /// <param name="ComputedProjections">D×D products per layer the implementation actually runs over all N tokens.</param>
     sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int ComputedProjections);
 
@@ -144,7 +145,7 @@ public static class BenchCell
             };
             var model = new PoNetModel(config);
             // Cost model: attention.self's five projections + attention.output.dense. Run per token: L0, S0,
-            // O and the output projection (GA forms Q and K from X's mean, see MultiGranularityPooling).
+            // O and the output projection (GA forms Q and K from X's mean, see GlobalAggregation.FromX).
             return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
                 t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, 4);
         }
@@ -162,7 +163,7 @@ public static class BenchCell
         var classifier = LraModel.Create(lra);
         var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
         int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
-        // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (PoNetLraMixer),
+        // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (GlobalAggregation.FromX),
         // so per token it runs L0, S0, O and the output projection: 4 of the cost model's 6.
         int computed = mixer == MixerKind.PoNet ? 4 : projections;
         return new Subject(classifier,

@@ -26,8 +26,23 @@ public static class PoNetCheckpoint
     public const string SafeTensorsFile = "model.safetensors";
     public const string PyTorchFile = "pytorch_model.bin";
 
-    /// <summary>Buffers the reference writes that carry no information (PONET.md §3).</summary>
-    static bool IsIgnorableBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal);
+    /// <summary>
+    /// Buffers that carry no information (docs/MODEL.md §3): the PoNet reference's position_ids, and
+    /// the position_ids/token_type_ids that HF BERT and FNet checkpoints of older versions persisted.
+    /// </summary>
+    static bool IsIgnorableBuffer(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal)
+                                                 || key.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The TensorFlow-converted BERT checkpoints (bert-base-uncased's pytorch_model.bin) name LayerNorm
+    /// parameters gamma/beta; HF renames them to weight/bias on load, and so does this.
+    /// </summary>
+    static string LegacyLayerNormName(string key, IReadOnlyDictionary<string, Tensor> expected)
+    {
+        if (key.EndsWith(".gamma", StringComparison.Ordinal) && expected.ContainsKey(key[..^6] + ".weight")) return key[..^6] + ".weight";
+        if (key.EndsWith(".beta", StringComparison.Ordinal) && expected.ContainsKey(key[..^5] + ".bias")) return key[..^5] + ".bias";
+        return key;
+    }
 
     /// <summary>Loads config.json, builds the model with <paramref name="create"/>, and loads the weights into it.</summary>
     public static (T model, LoadReport report) Load<T>(string dir, Func<PoNetConfig, T> create, Action<PoNetConfig>? configure = null)
@@ -102,7 +117,7 @@ public static class PoNetCheckpoint
 
     /// <summary>
     /// Loads weights into <paramref name="model"/>. Accepted: tied or untied decoder keys, with or
-    /// without position_ids, base-model keys with or without the "ponet." prefix, and checkpoints of
+    /// without position_ids, base-model keys with or without the family's prefix ("ponet.", "bert.", "fnet."), and checkpoints of
     /// another head (its keys are ignored; this model's head keys, absent as a whole, keep their
     /// fresh initialisation). Anything else — a missing or unexpected encoder key, a partial head, a
     /// shape mismatch — fails before any tensor is copied.
@@ -128,16 +143,25 @@ public static class PoNetCheckpoint
     {
         var expected = model.state_dict();
         var aliases = model.Aliases;
+        var family = model.Config.Family;
+        var prefix = family.Prefix + ".";
         var file = new Dictionary<string, Tensor>();
 
-        // A bare PoNetModel checkpoint has no "ponet." prefix.
-        bool bare = !source.Keys.Any(k => k.StartsWith("ponet.", StringComparison.Ordinal))
-                    && source.Keys.Any(k => expected.ContainsKey("ponet." + k));
+        // Another architecture's checkpoint (e.g. BERT keys under a PoNet config) fails on its first key.
+        if (!source.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            && source.Keys.Order(StringComparer.Ordinal).FirstOrDefault(k => ModelFamily.OfKey(k) is not null) is { } foreign)
+            throw new PoNetInputException(
+                $"{sourceName}: key '{foreign}' belongs to a {ModelFamily.OfKey(foreign)!.ModelType} model, but config.json says " +
+                $"model_type \"{family.ModelType}\" ({model.Architecture}): use the checkpoint's own config.json");
+
+        // A bare base-model checkpoint has no "ponet."/"bert."/"fnet." prefix.
+        bool bare = !source.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal))
+                    && source.Keys.Any(k => expected.ContainsKey(prefix + k));
         foreach (var (key, tensor) in source)
         {
-            var k = bare && expected.ContainsKey("ponet." + key) || bare && IsIgnorableBuffer(key) ? "ponet." + key : key;
+            var k = bare && expected.ContainsKey(prefix + key) || bare && IsIgnorableBuffer(key) ? prefix + key : key;
             if (IsIgnorableBuffer(k)) continue;
-            file[k] = tensor;
+            file[LegacyLayerNormName(k, expected)] = tensor;
         }
 
         var ignored = new List<string>();
@@ -152,7 +176,7 @@ public static class PoNetCheckpoint
         }
         // An untied model reading a tied checkpoint: the decoder is the word-embedding matrix.
         foreach (var key in expected.Keys.Where(k => k.EndsWith("predictions.decoder.weight", StringComparison.Ordinal)))
-            if (!file.ContainsKey(key) && file.TryGetValue("ponet.embeddings.word_embeddings.weight", out var emb))
+            if (!file.ContainsKey(key) && file.TryGetValue(prefix + "embeddings.word_embeddings.weight", out var emb))
                 file[key] = emb;
 
         var missing = expected.Keys.Where(k => !file.ContainsKey(k)).ToList();
@@ -161,8 +185,8 @@ public static class PoNetCheckpoint
             if (!expected[key].shape.SequenceEqual(file[key].shape))
                 mismatched.Add($"{key}: checkpoint [{string.Join(", ", file[key].shape)}], model [{string.Join(", ", expected[key].shape)}]");
 
-        static string Head(string key) => key.StartsWith("ponet.pooler.", StringComparison.Ordinal) ? "ponet.pooler"
-            : key.StartsWith("ponet.", StringComparison.Ordinal) ? "ponet"
+        string Head(string key) => key.StartsWith(prefix + "pooler.", StringComparison.Ordinal) ? prefix + "pooler"
+            : key.StartsWith(prefix, StringComparison.Ordinal) ? family.Prefix
             : key.StartsWith("cls.", StringComparison.Ordinal) ? string.Join('.', key.Split('.').Take(2)) // cls.predictions, cls.seq_relationship
             : key.Split('.')[0];
         // Other heads' keys (and a pooler this model lacks) are dropped; a head the file lacks entirely is new.
@@ -170,7 +194,7 @@ public static class PoNetCheckpoint
         var fileHeads = file.Keys.Select(Head).ToHashSet();
         ignored.AddRange(unexpected.Where(k => !modelHeads.Contains(Head(k))));
         unexpected.RemoveAll(k => !modelHeads.Contains(Head(k)));
-        var initialized = missing.Where(k => Head(k) != "ponet" && !fileHeads.Contains(Head(k))).ToList();
+        var initialized = missing.Where(k => Head(k) != family.Prefix && !fileHeads.Contains(Head(k))).ToList();
         missing.RemoveAll(initialized.Contains);
 
         if (missing.Count + unexpected.Count + mismatched.Count > 0)
@@ -193,7 +217,8 @@ public static class PoNetCheckpoint
 
     /// <summary>
     /// Writes config.json and model.safetensors in the layout the reference writes (every key its
-    /// state_dict has, tied tensors as copies, the position_ids buffer), each file atomically.
+    /// state_dict has, tied tensors as copies, and for PoNet the position_ids buffer, which HF's
+    /// BERT and FNet do not keep in their state dicts), each file atomically.
     /// </summary>
     public static void Save(PoNetTaskModel model, string dir)
     {
@@ -204,7 +229,7 @@ public static class PoNetCheckpoint
         foreach (var (k, v) in model.state_dict()) tensors[k] = v;
         foreach (var (alias, canonical) in model.Aliases) tensors[alias] = tensors[canonical];
         using var positions = arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64).unsqueeze(0);
-        tensors["ponet.embeddings.position_ids"] = positions;
+        if (config.Family.SavesPositionIds) tensors[config.Family.Prefix + ".embeddings.position_ids"] = positions;
         SafeTensors.Save(Path.Combine(dir, SafeTensorsFile), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         config.Save(Path.Combine(dir, ConfigFile));
     }

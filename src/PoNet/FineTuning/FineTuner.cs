@@ -15,7 +15,7 @@ using PoNet.Randomness;
 
 namespace PoNet.FineTuning;
 
-/// <summary>A fine-tuning run: data, columns, model and optimisation (PONET.md §5).</summary>
+/// <summary>A fine-tuning run: data, columns, model and optimisation (docs/MODEL.md §5).</summary>
 public sealed record FineTuneOptions
 {
     public required string Train { get; init; }

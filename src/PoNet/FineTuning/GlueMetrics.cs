@@ -1,7 +1,7 @@
 namespace PoNet.FineTuning;
 
 /// <summary>
-/// The GLUE metrics (PONET.md §5), computed as scikit-learn and SciPy compute them: accuracy; F1 of
+/// The GLUE metrics (docs/MODEL.md §5), computed as scikit-learn and SciPy compute them: accuracy; F1 of
 /// the positive class (id 1) for binary tasks (MRPC, QQP); Matthews correlation, multi-class form
 /// (CoLA); Pearson and Spearman correlation (STS-B), Spearman with average ranks for ties. An
 /// undefined correlation (a constant input) is NaN, as in SciPy; Matthews is then 0, as in sklearn.

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace PoNet.FineTuning;
 
 /// <summary>
-/// Long-document fine-tuning (PONET.md §5): a model pre-trained with P learned positions is given
+/// Long-document fine-tuning (docs/MODEL.md §5): a model pre-trained with P learned positions is given
 /// N &gt; P positions by tiling the P rows — 512 → 4096 repeats them 8 times — so row i of the new
 /// table is row i mod P of the old one and inputs of at most P tokens are computed exactly as before.
 /// </summary>

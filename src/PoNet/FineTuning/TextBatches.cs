@@ -62,7 +62,7 @@ public static class TextBatches
 
 /// <summary>
 /// How a model's texts are encoded: truncated to <see cref="MaxLength"/>, with segments from
-/// [CLS]/[SEP] (GLUE, PONET.md §5) or, for long documents, one segment per sentence.
+/// [CLS]/[SEP] (GLUE, docs/MODEL.md §5) or, for long documents, one segment per sentence.
 /// </summary>
 public sealed record TextEncoder(BertTokenizer Tokenizer, int MaxLength, bool SentenceSegments)
 {

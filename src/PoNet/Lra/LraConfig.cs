@@ -1,56 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PoNet.Model.Mixers;
 
 namespace PoNet.Lra;
 
-/// <summary>Which token mixer the LRA encoder uses in every block.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<MixerKind>))]
-public enum MixerKind
-{
-    /// <summary>PoNet multi-granularity pooling (PONET.md §1 with the §6 changes).</summary>
-    [JsonStringEnumMemberName("ponet")] PoNet,
-    /// <summary>Standard multi-head softmax self-attention.</summary>
-    [JsonStringEnumMemberName("transformer")] Transformer,
-    /// <summary>FNet: real part of the 2-D FFT over sequence and hidden dims.</summary>
-    [JsonStringEnumMemberName("fnet")] FNet,
-}
-
-/// <summary>PoNet branches an ablation removes (any subset; not all three).</summary>
-[Flags]
-[JsonConverter(typeof(JsonStringEnumConverter<PoNetBranches>))]
-public enum PoNetBranches
-{
-    None = 0,
-    /// <summary>Global aggregation.</summary>
-    [JsonStringEnumMemberName("ga")] GlobalAggregation = 1,
-    /// <summary>Segment max-pooling.</summary>
-    [JsonStringEnumMemberName("smp")] SegmentMaxPooling = 2,
-    /// <summary>Local max-pooling.</summary>
-    [JsonStringEnumMemberName("lmp")] LocalMaxPooling = 4,
-}
-
-/// <summary>How PoNet combines its pooled features (see <see cref="PoNetLraMixer"/>).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<PoNetFusion>))]
-public enum PoNetFusion
-{
-    /// <summary>(g + S) ⊙ O + L, the paper's pooling fusion.</summary>
-    [JsonStringEnumMemberName("mul")] Multiply,
-    /// <summary>g + S + L, no O projection.</summary>
-    [JsonStringEnumMemberName("add")] Add,
-}
-
-/// <summary>How the Transformer baseline computes softmax attention (see <see cref="AttentionMixer"/>).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<AttentionKernel>))]
-public enum AttentionKernel
-{
-    /// <summary>libtorch's scaled_dot_product_attention: on CPU a fused kernel that never stores the N×N scores.</summary>
-    [JsonStringEnumMemberName("sdpa")] Sdpa,
-    /// <summary>softmax(Q·Kᵀ/√dh)·V written out, the [B,H,N,N] scores and weights in memory, as the paper's baseline.</summary>
-    [JsonStringEnumMemberName("explicit")] Explicit,
-}
-
 /// <summary>
-/// Every hyperparameter of one LRA run: the model (PONET.md §6) and its optimisation. Defaults are
+/// Every hyperparameter of one LRA run: the model (docs/MODEL.md §6) and its optimisation. Defaults are
 /// the paper's model (2 layers, D 64, 2 heads, FFN 128, dropout 0.1); the data dimensions and the
 /// optimisation come from <see cref="LraTaskDefaults"/>. Serialised in checkpoints and results.json.
 /// </summary>
@@ -72,7 +27,7 @@ public sealed record LraConfig
     [JsonPropertyName("max_length")] public int MaxLength { get; init; } = 1024;
     /// <summary>Retrieval-style pairs: one shared encoder on two documents.</summary>
     [JsonPropertyName("pair")] public bool Pair { get; init; }
-    /// <summary>segment_num of PONET.md §2: SMP chunks of N / segment_num + 1 positions.</summary>
+    /// <summary>segment_num of docs/MODEL.md §2.3: SMP chunks of N / segment_num + 1 positions.</summary>
     [JsonPropertyName("segment_num")] public int Segments { get; init; } = 64;
     [JsonPropertyName("ablate")] public PoNetBranches Ablate { get; init; } = PoNetBranches.None;
     [JsonPropertyName("fusion")] public PoNetFusion Fusion { get; init; } = PoNetFusion.Multiply;
@@ -98,6 +53,15 @@ public sealed record LraConfig
     [JsonPropertyName("seed")] public long Seed { get; init; } = 42;
 
     public int HeadDim => Dim / Heads;
+
+    /// <summary>
+    /// The mixer of every block (docs/MODEL.md §6): clsgsepg off, an output projection D→D, SMP over
+    /// the fixed chunks the encoder puts in the mixer context, FNet with padded rows zeroed.
+    /// </summary>
+    [JsonIgnore] public MixerSpec MixerSpec => new(Mixer, Dim, Heads)
+    {
+        Ablate = Ablate, Fusion = Fusion, Attention = Attention, OutputProjection = true, FourierZeroesPads = true,
+    };
     public int MicroBatchSize => BatchSize / Accumulate;
     /// <summary>SMP chunk length: N / segment_num + 1 (integer division), as the paper's LRA code.</summary>
     public int SegmentLength => FixedChunks.SegmentLength(MaxLength, Segments);
@@ -148,7 +112,7 @@ public sealed record LraConfig
     }
 }
 
-/// <summary>One row of the paper's LRA table (PONET.md §6), or the built-in synthetic task.</summary>
+/// <summary>One row of the paper's LRA table (docs/MODEL.md §6), or the built-in synthetic task.</summary>
 public sealed record LraTaskDefaults(
     string Task, int MaxLength, int VocabSize, int Classes, int BatchSize, double LearningRate,
     int Warmup, int Steps, int Segments, bool Pair = false, QuickPreset? QuickRun = null)

@@ -2,6 +2,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using PoNet.Model;
+using PoNet.Model.Mixers;
 using PoNet.Randomness;
 
 namespace PoNet.Lra;
@@ -10,13 +12,13 @@ namespace PoNet.Lra;
 public sealed class LraEmbeddings : Module<Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings;
-    readonly LraDropout dropout;
+    readonly SeededDropout dropout;
 
     public LraEmbeddings(LraConfig config, DropoutMasks masks) : base("embeddings")
     {
         word_embeddings = Embedding(config.VocabSize, config.Dim);
         position_embeddings = Embedding(config.MaxLength, config.Dim);
-        dropout = new LraDropout(config.Dropout, masks);
+        dropout = new SeededDropout(config.Dropout, masks);
         RegisterComponents();
     }
 
@@ -29,27 +31,27 @@ public sealed class LraEmbeddings : Module<Tensor, Tensor>
 }
 
 /// <summary>Pre-LayerNorm block: X += Drop(Mix(LN(X))); X += Drop(W2·Drop(GELU(W1·LN(X)))).</summary>
-public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
+public sealed class LraBlock : Module<Tensor, MixerContext, Tensor>
 {
     readonly LayerNorm norm1, norm2;
     readonly TokenMixer mixer;
     readonly Linear ffn1, ffn2;
-    readonly LraDropout dropout;
+    readonly SeededDropout dropout;
 
     public LraBlock(LraConfig config, DropoutMasks masks) : base("block")
     {
         norm1 = LayerNorm(config.Dim);
-        mixer = TokenMixer.Create(config);
+        mixer = TokenMixer.Create(config.MixerSpec);
         norm2 = LayerNorm(config.Dim);
         ffn1 = Linear(config.Dim, config.Ffn);
         ffn2 = Linear(config.Ffn, config.Dim);
-        dropout = new LraDropout(config.Dropout, masks);
+        dropout = new SeededDropout(config.Dropout, masks);
         RegisterComponents();
     }
 
     public TokenMixer Mixer => mixer;
 
-    public override Tensor forward(Tensor x, MixerInputs m)
+    public override Tensor forward(Tensor x, MixerContext m)
     {
         using var scope = NewDisposeScope();
         x = x + dropout.forward(mixer.forward(norm1.forward(x), m));
@@ -59,7 +61,7 @@ public sealed class LraBlock : Module<Tensor, MixerInputs, Tensor>
 }
 
 /// <summary>
-/// The LRA encoder of PONET.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
+/// The LRA encoder of docs/MODEL.md §6: embeddings, pre-LN blocks, final LayerNorm, padded positions set to
 /// zero. Token id 0 is padding. Output [B,N,D]. Its dropout masks come from
 /// <see cref="DropoutMasks"/>; parameters are initialised by torch's global generator unless
 /// <see cref="LraModel.ResetParameters"/> is called.
@@ -76,11 +78,15 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
         embeddings = new LraEmbeddings(config, DropoutMasks);
         layers = new ModuleList<LraBlock>(Enumerable.Range(0, config.Layers).Select(_ => new LraBlock(config, DropoutMasks)).ToArray());
         norm = LayerNorm(config.Dim);
+        segmentLength = config.SegmentLength;
         RegisterComponents();
-        using (no_grad())
-            foreach (var (_, module) in named_modules())
-                if (module is Embedding e) init.normal_(e.weight!, 0, 0.02);
+        ParameterInit.Apply(this, LinearInit.TorchDefault, EmbeddingStd);
     }
+
+    /// <summary>Embeddings are N(0, 0.02) (docs/MODEL.md §6); Linear layers keep torch's default distribution.</summary>
+    internal const double EmbeddingStd = 0.02;
+
+    readonly int segmentLength;
 
     /// <summary>The source of every dropout mask in the encoder; reseed it before a training step.</summary>
     public DropoutMasks DropoutMasks { get; }
@@ -93,7 +99,7 @@ public sealed class LraEncoder : Module<Tensor, Tensor>
     public Tensor forward(Tensor tokens, Tensor valid)
     {
         using var scope = NewDisposeScope();
-        var m = MixerInputs.FromValid(valid);
+        var m = MixerContext.FromValid(valid, new FixedChunkSegments(segmentLength));
         var x = embeddings.forward(tokens);
         foreach (var layer in layers) x = layer.forward(x, m);
         var h = norm.forward(x);
@@ -117,30 +123,10 @@ public abstract class LraModel : Module<LraBatch, Tensor>
     /// <summary>
     /// Re-initialises every parameter from <paramref name="generator"/> alone, with torch's default
     /// distributions: Linear weight and bias U(±1/√fan_in) (kaiming_uniform with a = √5), Embedding
-    /// N(0, 0.02) (PONET.md §6), LayerNorm 1 and 0. Modules are visited in registration order.
+    /// N(0, 0.02) (docs/MODEL.md §6), LayerNorm 1 and 0. Modules are visited in registration order.
     /// </summary>
-    public void ResetParameters(Generator generator)
-    {
-        using var _ = no_grad();
-        foreach (var (_, module) in named_modules())
-        {
-            switch (module)
-            {
-                case Linear linear:
-                    var bound = 1 / Math.Sqrt(linear.weight!.shape[1]);
-                    linear.weight!.uniform_(-bound, bound, generator);
-                    linear.bias?.uniform_(-bound, bound, generator);
-                    break;
-                case Embedding embedding:
-                    embedding.weight!.normal_(0, 0.02, generator);
-                    break;
-                case LayerNorm norm:
-                    norm.weight?.fill_(1);
-                    norm.bias?.fill_(0);
-                    break;
-            }
-        }
-    }
+    public void ResetParameters(Generator generator) =>
+        ParameterInit.Apply(this, LinearInit.TorchDefault, LraEncoder.EmbeddingStd, generator);
 
     /// <summary>Mean over all N positions (padding is zero and still counts in N), as the paper's code.</summary>
     protected static Tensor MeanPool(Tensor hidden) => hidden.mean([1]);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PoNet.Model.Mixers;
 using PoNet.Checkpoints;
 using PoNet.IO;
 using PoNet.Randomness;

@@ -5,23 +5,25 @@ using static TorchSharp.torch.nn;
 
 namespace PoNet.Model;
 
-/// <summary>cls.predictions.transform: dense → GELU → LayerNorm.</summary>
+/// <summary>cls.predictions.transform: dense → hidden_act → LayerNorm.</summary>
 public sealed class PoNetPredictionHeadTransform : Module<Tensor, Tensor>
 {
     readonly Linear dense;
     readonly LayerNorm LayerNorm;
+    readonly string activation;
 
     public PoNetPredictionHeadTransform(PoNetConfig config) : base("transform")
     {
         dense = Linear(config.HiddenSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        activation = config.HiddenAct;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(functional.gelu(dense.Forward(x))).MoveToOuterDisposeScope();
+        return LayerNorm.forward(Activations.Apply(activation, dense.Forward(x))).MoveToOuterDisposeScope();
     }
 }
 
@@ -76,7 +78,8 @@ public sealed class PoNetPreTrainingHeads : Module<Tensor, Tensor, (Tensor mlm, 
     public PoNetPreTrainingHeads(PoNetConfig config, PoNetEmbeddings embeddings) : base("cls")
     {
         predictions = new PoNetLMPredictionHead(config, embeddings);
-        seq_relationship = Linear(config.HiddenSize, 3); // sentence structural objective: 3 classes
+        // PoNet's sentence structural objective has 3 classes, BERT's and FNet's next-sentence prediction 2.
+        seq_relationship = Linear(config.HiddenSize, config.Family.SentenceClasses);
         RegisterComponents();
     }
 
@@ -94,10 +97,24 @@ public sealed record PoNetTaskOutput(Tensor Logits, Tensor? Loss, PoNetModelOutp
     public Tensor? SsoLoss { get; init; }
 }
 
-/// <summary>Any task model: the encoder plus a head, loadable from a checkpoint by key name.</summary>
+/// <summary>
+/// Any task model: the base model plus a head, loadable from a checkpoint by key name. The
+/// architecture (PoNet, BERT, FNet) is the config's <see cref="PoNetConfig.ModelType"/>: the same
+/// classes build HF's PoNetFor*, BertFor* and FNetFor* layouts.
+/// </summary>
 public abstract class PoNetTaskModel : Module<PoNetInputs, PoNetLabels?, PoNetTaskOutput>
 {
     protected PoNetTaskModel(string name, PoNetConfig config) : base(name) => Config = config;
+
+    /// <summary>
+    /// Registers the base model under its family's prefix ("ponet", "bert", "fnet") and then the
+    /// heads, in HF's order; by hand because a field name cannot follow the config.
+    /// </summary>
+    protected void RegisterTask(PoNetModel baseModel, params (string name, Module module)[] heads)
+    {
+        register_module(Config.Family.Prefix, baseModel);
+        foreach (var (name, module) in heads) register_module(name, module);
+    }
 
     public PoNetConfig Config { get; }
     public abstract PoNetModel Encoder { get; }
@@ -109,7 +126,10 @@ public abstract class PoNetTaskModel : Module<PoNetInputs, PoNetLabels?, PoNetTa
     public virtual IReadOnlyDictionary<string, string> Aliases => new Dictionary<string, string>();
 }
 
-/// <summary>MLM + sentence structural objective (SSO) heads; loss = MLM CE (ignore −100) + SSO CE.</summary>
+/// <summary>
+/// MLM + sentence head: PoNet's sentence structural objective (SSO, 3 classes), BERT's and FNet's
+/// next-sentence prediction (2); loss = MLM CE (ignore −100) + sentence CE.
+/// </summary>
 public sealed class PoNetForPreTraining : PoNetTaskModel
 {
     readonly PoNetModel ponet;
@@ -119,18 +139,18 @@ public sealed class PoNetForPreTraining : PoNetTaskModel
     {
         ponet = new PoNetModel(config);
         cls = new PoNetPreTrainingHeads(config, ponet.Embeddings);
-        RegisterComponents();
+        RegisterTask(ponet, ("cls", cls));
         PoNetModel.InitWeights(this, config);
     }
 
     public override PoNetModel Encoder => ponet;
-    public override string Architecture => nameof(PoNetForPreTraining);
+    public override string Architecture => Config.Family.ClassPrefix + "ForPreTraining";
     public override IReadOnlyDictionary<string, string> Aliases => MlmAliases(Config, "cls.predictions");
 
     internal static Dictionary<string, string> MlmAliases(PoNetConfig config, string prefix)
     {
         var aliases = new Dictionary<string, string> { [$"{prefix}.decoder.bias"] = $"{prefix}.bias" };
-        if (config.TieWordEmbeddings) aliases[$"{prefix}.decoder.weight"] = "ponet.embeddings.word_embeddings.weight";
+        if (config.TieWordEmbeddings) aliases[$"{prefix}.decoder.weight"] = $"{config.Family.Prefix}.embeddings.word_embeddings.weight";
         return aliases;
     }
 
@@ -189,14 +209,14 @@ public sealed class PoNetForMaskedLM : PoNetTaskModel
 
     public PoNetForMaskedLM(PoNetConfig config) : base(nameof(PoNetForMaskedLM), config)
     {
-        ponet = new PoNetModel(config, addPoolingLayer: false);
+        ponet = new PoNetModel(config, addPoolingLayer: config.Family.PoolerInEveryModel);
         cls = new PoNetOnlyMLMHead(config, ponet.Embeddings);
-        RegisterComponents();
+        RegisterTask(ponet, ("cls", cls));
         PoNetModel.InitWeights(this, config);
     }
 
     public override PoNetModel Encoder => ponet;
-    public override string Architecture => nameof(PoNetForMaskedLM);
+    public override string Architecture => Config.Family.ClassPrefix + "ForMaskedLM";
     public override IReadOnlyDictionary<string, string> Aliases => PoNetForPreTraining.MlmAliases(Config, "cls.predictions");
 
     public override PoNetTaskOutput forward(PoNetInputs inputs, PoNetLabels? labels)
@@ -226,12 +246,12 @@ public sealed class PoNetForSequenceClassification : PoNetTaskModel
         ponet = new PoNetModel(config);
         dropout = new SeededDropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = Linear(config.HiddenSize, config.NumLabels);
-        RegisterComponents();
+        RegisterTask(ponet, ("dropout", dropout), ("classifier", classifier));
         PoNetModel.InitWeights(this, config);
     }
 
     public override PoNetModel Encoder => ponet;
-    public override string Architecture => nameof(PoNetForSequenceClassification);
+    public override string Architecture => Config.Family.ClassPrefix + "ForSequenceClassification";
 
     public override PoNetTaskOutput forward(PoNetInputs inputs, PoNetLabels? labels)
     {
@@ -267,15 +287,15 @@ public sealed class PoNetForTokenClassification : PoNetTaskModel
 
     public PoNetForTokenClassification(PoNetConfig config) : base(nameof(PoNetForTokenClassification), config)
     {
-        ponet = new PoNetModel(config, addPoolingLayer: false);
+        ponet = new PoNetModel(config, addPoolingLayer: config.Family.PoolerInEveryModel);
         dropout = new SeededDropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
         classifier = Linear(config.HiddenSize, config.NumLabels);
-        RegisterComponents();
+        RegisterTask(ponet, ("dropout", dropout), ("classifier", classifier));
         PoNetModel.InitWeights(this, config);
     }
 
     public override PoNetModel Encoder => ponet;
-    public override string Architecture => nameof(PoNetForTokenClassification);
+    public override string Architecture => Config.Family.ClassPrefix + "ForTokenClassification";
 
     public override PoNetTaskOutput forward(PoNetInputs inputs, PoNetLabels? labels)
     {

@@ -2,11 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PoNet.IO;
+using PoNet.Model.Mixers;
 
 namespace PoNet.Model;
 
 /// <summary>
-/// Every hyperparameter of a PoNet model, in HuggingFace <c>config.json</c> form (PONET.md §3).
+/// Every hyperparameter of a model in HuggingFace layout, in <c>config.json</c> form (docs/MODEL.md §3):
+/// PoNet's config, and HF's BertConfig and FNetConfig by <see cref="ModelType"/> (see <see cref="ModelFamily"/>).
 /// Keys this class does not know are kept in <see cref="Extra"/> and written back on save, so a
 /// config round-trips through C# unchanged.
 /// </summary>
@@ -21,13 +23,17 @@ public sealed class PoNetConfig
     [JsonPropertyName("hidden_dropout_prob")] public double HiddenDropoutProb { get; set; } = 0.1;
     /// <summary>Present in the reference config but unused by PoNet (there is no attention matrix).</summary>
     [JsonPropertyName("attention_probs_dropout_prob")] public double AttentionProbsDropoutProb { get; set; } = 0.1;
+    /// <summary>FNet only: HF computes the same DFT by matrix products on TPUs; here always by FFT.</summary>
+    [JsonPropertyName("use_tpu_fourier_optimizations")] public bool? UseTpuFourierOptimizations { get; set; }
+    /// <summary>FNet only, with <see cref="UseTpuFourierOptimizations"/>; kept for round-trips.</summary>
+    [JsonPropertyName("tpu_short_seq_length")] public int? TpuShortSeqLength { get; set; }
     [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = 512;
     [JsonPropertyName("type_vocab_size")] public int TypeVocabSize { get; set; } = 2;
     [JsonPropertyName("initializer_range")] public double InitializerRange { get; set; } = 0.02;
     [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; set; } = 1e-12;
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; set; } = 0;
     [JsonPropertyName("position_embedding_type")] public string PositionEmbeddingType { get; set; } = "absolute";
-    /// <summary>[CLS]/[SEP] neither give nor receive segment or local information (PONET.md §1).</summary>
+    /// <summary>[CLS]/[SEP] neither give nor receive segment or local information (docs/MODEL.md §1).</summary>
     [JsonPropertyName("clsgsepg")] public bool ClsGSepG { get; set; } = true;
     [JsonPropertyName("classifier_dropout"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public double? ClassifierDropout { get; set; }
     [JsonPropertyName("model_type")] public string ModelType { get; set; } = "ponet";
@@ -42,7 +48,7 @@ public sealed class PoNetConfig
     [JsonPropertyName("problem_type")] public string? ProblemType { get; set; }
     /// <summary>
     /// Not HF: set by fine-tuning when the model was trained with one segment per sentence (long
-    /// documents, PONET.md §5) rather than segments from [CLS]/[SEP], so inference encodes texts the same way.
+    /// documents, docs/MODEL.md §2.2) rather than segments from [CLS]/[SEP], so inference encodes texts the same way.
     /// </summary>
     [JsonPropertyName("sentence_segments")] public bool? SentenceSegments { get; set; }
 
@@ -51,6 +57,23 @@ public sealed class PoNetConfig
 
     [JsonIgnore] public int NumLabels => Id2Label?.Count ?? 2;
     [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
+
+    /// <summary>The architecture <see cref="ModelType"/> names.</summary>
+    [JsonIgnore] public ModelFamily Family => ModelFamily.For(ModelType);
+
+    /// <summary>
+    /// The mixer of every layer in the pretrained layout: no output projection (the layer's
+    /// attention.output.dense is one), clsgsepg for PoNet, attention-probability dropout for BERT,
+    /// FNet without a mask as HF computes it (FNet ignores the heads).
+    /// </summary>
+    [JsonIgnore] public MixerSpec MixerSpec => new(Family.Mixer, HiddenSize, NumAttentionHeads)
+    {
+        // clsgsepg is PoNet's key; a BERT/FNet config.json has none (and its default, true, means nothing there).
+        ClsGSepG = ModelType == ModelFamily.PoNet.ModelType && ClsGSepG,
+        Attention = AttentionKernel.Explicit,
+        AttentionDropout = AttentionProbsDropoutProb,
+        FourierZeroesPads = false,
+    };
 
     /// <summary>Sets the label count the way HF does: id2label = LABEL_0..LABEL_{n-1}.</summary>
     public void SetNumLabels(int n)
@@ -96,6 +119,10 @@ public sealed class PoNetConfig
     {
         // Sorted keys, as HF writes them, so diffs against reference configs stay readable.
         var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
+        // PoNet's own key means nothing to HF's BertConfig/FNetConfig, FNet has no attention heads.
+        if (ModelType != ModelFamily.PoNet.ModelType) node.Remove("clsgsepg");
+        if (ModelType == ModelFamily.FNet.ModelType)
+            foreach (var key in new[] { "num_attention_heads", "attention_probs_dropout_prob" }) node.Remove(key);
         var sorted = new JsonObject();
         foreach (var (k, v) in node.OrderBy(p => p.Key, StringComparer.Ordinal))
             sorted[k] = v?.DeepClone();
@@ -106,7 +133,22 @@ public sealed class PoNetConfig
 
     public PoNetConfig Clone() => FromJson(ToJson());
 
-    static readonly string[] SupportedActivations = ["gelu"];
+    /// <summary>
+    /// This config for another architecture (<c>--arch</c>): <see cref="ModelType"/> set, and
+    /// hidden_act the family's HF default when it was the previous family's default.
+    /// </summary>
+    public PoNetConfig WithArchitecture(string modelType)
+    {
+        var family = ModelFamily.For(modelType, "--arch");
+        var config = Clone();
+        if (config.HiddenAct == Family.DefaultHiddenAct) config.HiddenAct = family.DefaultHiddenAct;
+        config.ModelType = family.ModelType;
+        if (family == ModelFamily.FNet) { config.UseTpuFourierOptimizations ??= false; config.TpuShortSeqLength ??= 512; }
+        return config;
+    }
+
+    /// <summary>"gelu" is HF's exact erf GELU; "gelu_new" (FNet's default) the tanh approximation.</summary>
+    static readonly string[] SupportedActivations = ["gelu", "gelu_new"];
 
     /// <summary>Fails with the key, the value and what was expected.</summary>
     public void Validate(string source = "config")
@@ -116,6 +158,7 @@ public sealed class PoNetConfig
             if (!(value > 0))
                 throw new PoNetInputException($"{source}: '{key}' = {value}: expected a positive number");
         }
+        var family = ModelFamily.For(ModelType, source);
         Positive("vocab_size", VocabSize);
         Positive("hidden_size", HiddenSize);
         Positive("num_hidden_layers", NumHiddenLayers);
@@ -126,7 +169,7 @@ public sealed class PoNetConfig
         Positive("layer_norm_eps", LayerNormEps);
         if (InitializerRange < 0)
             throw new PoNetInputException($"{source}: 'initializer_range' = {InitializerRange}: expected a number >= 0");
-        if (HiddenSize % NumAttentionHeads != 0)
+        if (family != ModelFamily.FNet && HiddenSize % NumAttentionHeads != 0)
             throw new PoNetInputException(
                 $"{source}: 'hidden_size' = {HiddenSize} is not divisible by 'num_attention_heads' = {NumAttentionHeads}: expected a multiple");
         if (!SupportedActivations.Contains(HiddenAct))

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using PoNet.Model.Mixers;
 
 namespace PoNet.Model;
 
@@ -13,10 +14,15 @@ public sealed record PoNetInputs(Tensor InputIds, Tensor? AttentionMask = null, 
 
 public sealed record PoNetModelOutput(Tensor LastHiddenState, Tensor? PoolerOutput);
 
+/// <summary>
+/// LayerNorm(word[ids] + position[0..N−1] + token_type[tt]), then (FNet only) the Linear
+/// <c>projection</c>, then dropout (docs/MODEL.md §3).
+/// </summary>
 public sealed class PoNetEmbeddings : Module<Tensor, Tensor, Tensor>
 {
     readonly Embedding word_embeddings, position_embeddings, token_type_embeddings;
     readonly LayerNorm LayerNorm;
+    readonly Linear? projection;
     readonly SeededDropout dropout;
 
     public PoNetEmbeddings(PoNetConfig config) : base("embeddings")
@@ -25,6 +31,7 @@ public sealed class PoNetEmbeddings : Module<Tensor, Tensor, Tensor>
         position_embeddings = Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        if (config.Family.EmbeddingProjection) projection = Linear(config.HiddenSize, config.HiddenSize);
         dropout = new SeededDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
@@ -36,41 +43,51 @@ public sealed class PoNetEmbeddings : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device);
         var x = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(tokenTypeIds);
-        return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
+        var normed = LayerNorm.forward(x);
+        return dropout.forward(projection is null ? normed : projection.Forward(normed)).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>attention.output: projection, dropout, residual, post-LayerNorm.</summary>
+/// <summary>
+/// attention.output and output: projection, dropout, residual, post-LayerNorm. FNet's
+/// fourier.output has no projection and no dropout: LayerNorm(x + mixed).
+/// </summary>
 public sealed class PoNetSelfOutput : Module<Tensor, Tensor, Tensor>
 {
-    readonly Linear dense;
+    readonly Linear? dense;
     readonly LayerNorm LayerNorm;
-    readonly SeededDropout dropout;
+    readonly SeededDropout? dropout;
 
-    public PoNetSelfOutput(PoNetConfig config, int inputSize) : base("output")
+    public PoNetSelfOutput(PoNetConfig config, int inputSize, bool hasDense = true) : base("output")
     {
-        dense = Linear(inputSize, config.HiddenSize);
+        if (hasDense) dense = Linear(inputSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
-        dropout = new SeededDropout(config.HiddenDropoutProb);
+        if (hasDense) dropout = new SeededDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor hidden, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.Forward(hidden)) + residual).MoveToOuterDisposeScope();
+        var h = dense is null ? hidden : dropout!.forward(dense.Forward(hidden));
+        return LayerNorm.forward(h + residual).MoveToOuterDisposeScope();
     }
 }
 
+/// <summary>
+/// The mixing sub-block of a layer: <c>self</c>, any <see cref="TokenMixer"/> (PoNet's pooling, BERT's
+/// attention, FNet's Fourier transform), then <c>output</c>. Registered as "attention" (PoNet, BERT)
+/// or "fourier" (FNet).
+/// </summary>
 public sealed class PoNetAttention : Module<Tensor, MixerContext, Tensor>
 {
-    readonly MultiGranularityPooling @self;
+    readonly TokenMixer @self;
     readonly PoNetSelfOutput output;
 
-    public PoNetAttention(PoNetConfig config) : base("attention")
+    public PoNetAttention(PoNetConfig config) : base(config.Family.MixerBlock)
     {
-        @self = new MultiGranularityPooling(config);
-        output = new PoNetSelfOutput(config, config.HiddenSize);
+        @self = TokenMixer.Create(config.MixerSpec);
+        output = new PoNetSelfOutput(config, config.HiddenSize, config.Family.MixerOutputDense);
         RegisterComponents();
     }
 
@@ -85,28 +102,35 @@ public sealed class PoNetIntermediate : Module<Tensor, Tensor>
 {
     readonly Linear dense;
 
+    readonly string activation;
+
     public PoNetIntermediate(PoNetConfig config) : base("intermediate")
     {
         dense = Linear(config.HiddenSize, config.IntermediateSize);
+        activation = config.HiddenAct;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)
     {
         using var h = dense.Forward(x);
-        return functional.gelu(h); // exact erf GELU, as the reference
+        return Activations.Apply(activation, h);
     }
 }
 
 public sealed class PoNetLayer : Module<Tensor, MixerContext, Tensor>
 {
-    readonly PoNetAttention attention;
+    // The mixing block's key is the family's: "attention" (PoNet, BERT) or "fourier" (FNet); the other
+    // field is null and so not registered (a field registers under its own name, wherever else it is registered).
+    readonly PoNetAttention? attention, fourier;
     readonly PoNetIntermediate intermediate;
     readonly PoNetSelfOutput output;
 
     public PoNetLayer(PoNetConfig config) : base("layer")
     {
-        attention = new PoNetAttention(config);
+        var mixing = new PoNetAttention(config);
+        if (config.Family.MixerBlock == "fourier") fourier = mixing;
+        else attention = mixing;
         intermediate = new PoNetIntermediate(config);
         output = new PoNetSelfOutput(config, config.IntermediateSize);
         RegisterComponents();
@@ -115,7 +139,7 @@ public sealed class PoNetLayer : Module<Tensor, MixerContext, Tensor>
     public override Tensor forward(Tensor x, MixerContext ctx)
     {
         using var scope = NewDisposeScope();
-        var a = attention.forward(x, ctx);
+        var a = (attention ?? fourier)!.forward(x, ctx);
         return output.forward(intermediate.forward(a), a).MoveToOuterDisposeScope();
     }
 }
@@ -160,7 +184,11 @@ public sealed class PoNetPooler : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>The PoNet encoder (state-dict prefix <c>ponet.</c> inside the task models).</summary>
+/// <summary>
+/// The base model in HuggingFace layout (docs/MODEL.md §3, §8, §9): embeddings, post-LayerNorm layers
+/// around the family's token mixer, pooler. PoNet, BERT or FNet by <see cref="PoNetConfig.ModelType"/>;
+/// state-dict prefix <c>ponet.</c>, <c>bert.</c> or <c>fnet.</c> inside the task models.
+/// </summary>
 public sealed class PoNetModel : Module<PoNetInputs, PoNetModelOutput>
 {
     readonly PoNetEmbeddings embeddings;
@@ -169,7 +197,7 @@ public sealed class PoNetModel : Module<PoNetInputs, PoNetModelOutput>
 
     public PoNetConfig Config { get; }
 
-    public PoNetModel(PoNetConfig config, bool addPoolingLayer = true) : base("ponet")
+    public PoNetModel(PoNetConfig config, bool addPoolingLayer = true) : base(config.Family.Prefix)
     {
         config.Validate();
         Config = config;
@@ -192,44 +220,47 @@ public sealed class PoNetModel : Module<PoNetInputs, PoNetModelOutput>
         var mask = inputs.AttentionMask ?? ones_like(ids);
         var tokenTypes = inputs.TokenTypeIds ?? zeros_like(ids);
 
-        var valid = mask.ne(0);
-        var floatMask = valid.to(ScalarType.Float32);
-        var additive = (1f - floatMask) * -10000f;
-        var count = floatMask.sum(1).clamp_min(1f).view(b, 1, 1);
-        Tensor? special = Config.ClsGSepG ? Segments.SpecialMask(ids, Config.ClsTokenId, Config.SepTokenId).ne(0).unsqueeze(-1) : null;
+        var spec = Config.MixerSpec;
         var rawSegments = inputs.SegmentIds ?? Segments.FromSpecialTokens(ids, Config.ClsTokenId, Config.SepTokenId);
         var segments = Segments.Compact(rawSegments, validate: inputs.SegmentIds is not null);
         long numSegments = n == 0 ? 1 : segments.max().item<long>() + 1;
-        var ctx = new MixerContext(valid, additive, count, special, segments, numSegments, inputs.Trace);
+        var ctx = MixerContext.FromValid(mask.ne(0), new SegmentIds(segments, numSegments)) with
+        {
+            Special = spec.ClsGSepG ? Segments.SpecialMask(ids, Config.ClsTokenId, Config.SepTokenId).ne(0).unsqueeze(-1) : null,
+            Trace = inputs.Trace,
+        };
 
         var hidden = encoder.forward(embeddings.forward(ids, tokenTypes), ctx);
         var pooled = pooler?.forward(hidden);
         return new PoNetModelOutput(hidden.MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
     }
 
-    /// <summary>HF BERT initialisation: Linear/Embedding N(0, initializer_range), biases 0, LayerNorm 1/0, pad row 0.</summary>
+    /// <summary>HF BERT initialisation (<see cref="ParameterInit"/> with N(0, initializer_range)), then the pad row of the word embeddings 0.</summary>
     public static void InitWeights(Module module, PoNetConfig config)
     {
+        ParameterInit.Apply(module, LinearInit.Normal, config.InitializerRange);
         using var _ = no_grad();
-        foreach (var (_, m) in module.named_modules())
-        {
-            switch (m)
-            {
-                case Linear lin:
-                    init.normal_(lin.weight!, 0, config.InitializerRange);
-                    if (lin.bias is not null) init.zeros_(lin.bias);
-                    break;
-                case Embedding emb:
-                    init.normal_(emb.weight!, 0, config.InitializerRange);
-                    break;
-                case LayerNorm ln:
-                    init.ones_(ln.weight!);
-                    init.zeros_(ln.bias!);
-                    break;
-            }
-        }
-        if (module is PoNetModel pm) pm.embeddings.WordEmbeddings[config.PadTokenId].zero_();
-        foreach (var (_, m) in module.named_modules())
+        foreach (var m in module.named_modules().Select(p => p.module).Prepend(module))
             if (m is PoNetModel inner) inner.embeddings.WordEmbeddings[config.PadTokenId].zero_();
+    }
+}
+
+/// <summary>The activations config.json's <c>hidden_act</c> can name.</summary>
+public static class Activations
+{
+    /// <summary>"gelu": exact erf GELU (HF's and the PoNet reference's); "gelu_new": HF's tanh approximation.</summary>
+    public static Tensor Apply(string name, Tensor x)
+    {
+        switch (name)
+        {
+            case "gelu": return functional.gelu(x);
+            case "gelu_new":
+                using (var scope = NewDisposeScope())
+                {
+                    var inner = (x + x.pow(3) * 0.044715) * Math.Sqrt(2 / Math.PI);
+                    return (x * 0.5 * (inner.tanh() + 1)).MoveToOuterDisposeScope();
+                }
+            default: throw new ArgumentException($"unsupported hidden_act '{name}'");
+        }
     }
 }

@@ -5,7 +5,7 @@ using static TorchSharp.torch.nn;
 namespace PoNet.Model;
 
 /// <summary>
-/// Segment ids for segment max-pooling (PONET.md §2) and the pooling itself. Segments are contiguous
+/// Segment ids for segment max-pooling (docs/MODEL.md §2) and the pooling itself. Segments are contiguous
 /// runs of positions with non-decreasing ids.
 /// </summary>
 public static class Segments
@@ -58,21 +58,4 @@ public static class Segments
         var boundary = step.ne(0).to(ScalarType.Int64);
         return functional.pad(boundary, [1, 0]).cumsum(1).MoveToOuterDisposeScope();
     }
-
-    static readonly Lazy<jit.CompilationUnit> Script = new(() => jit.compile("""
-        def segment_max(x: Tensor, seg: Tensor, num: int) -> Tensor:
-            idx = seg.unsqueeze(-1).expand_as(x)
-            out = torch.zeros([x.size(0), num, x.size(2)], dtype=x.dtype, device=x.device)
-            out = out.scatter_reduce(1, idx, x, 'amax', include_self=False)
-            return out.gather(1, idx)
-
-        """));
-
-    /// <summary>
-    /// S[b,l,:] = max of x[b,j,:] over all j with seg[b,j] == seg[b,l], broadcast back to [B,N,D].
-    /// <paramref name="compactSeg"/> must come from <see cref="Compact"/>. TorchSharp has no
-    /// scatter_reduce, so it runs as a TorchScript function (exact, differentiable, one pass).
-    /// </summary>
-    public static Tensor SegmentMax(Tensor x, Tensor compactSeg, long numSegments) =>
-        Script.Value.invoke<Tensor>("segment_max", x, compactSeg, numSegments);
 }

@@ -18,7 +18,7 @@ public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tens
 }
 
 /// <summary>
-/// BERT's dynamic masking, drawn afresh for every batch (PONET.md §4): each token that is neither
+/// BERT's dynamic masking, drawn afresh for every batch (docs/MODEL.md §4): each token that is neither
 /// special nor padding is chosen with probability 0.15; a chosen token becomes [MASK] with
 /// probability 0.8, a uniformly random vocabulary id with 0.1, and stays itself with 0.1. Labels are
 /// the original ids at chosen positions and −100 elsewhere. Done on the CPU with a seeded

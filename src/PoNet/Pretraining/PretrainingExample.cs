@@ -1,6 +1,6 @@
 namespace PoNet.Pretraining;
 
-/// <summary>The sentence structural objective's three classes (PONET.md §4).</summary>
+/// <summary>The sentence structural objective's three classes (docs/MODEL.md §4).</summary>
 public static class SsoLabel
 {
     public const int Original = 0;

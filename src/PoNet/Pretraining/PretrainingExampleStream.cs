@@ -6,7 +6,7 @@ namespace PoNet.Pretraining;
 
 public enum CorpusSplit { Train, HeldOut }
 
-/// <summary>How pre-training pairs are cut from a corpus (PONET.md §4); defaults are the paper's.</summary>
+/// <summary>How pre-training pairs are cut from a corpus (docs/MODEL.md §4); defaults are the paper's.</summary>
 public sealed record PretrainingDataOptions
 {
     /// <summary>Tokens per example, [CLS] and both [SEP] included; pairs aim at MaxLength − 3 text tokens.</summary>

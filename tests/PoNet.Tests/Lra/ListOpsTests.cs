@@ -72,7 +72,7 @@ public class ListOpsTests
         }
         Assert.Equal(n, examples.Select(e => string.Join(',', e.Tokens)).Distinct().Count());
 
-        // PONET.md §7: ~8% of drawn trees pass the length filter, median length ~1000, labels 0 and
+        // docs/MODEL.md §7: ~8% of drawn trees pass the length filter, median length ~1000, labels 0 and
         // 9 ~17% each, the others 7.5-9.6%. Bounds leave ~4 standard errors at n = 3000.
         double passRate = (double)stats.TreesInLengthRange / stats.TreesDrawn;
         Assert.InRange(passRate, 0.065, 0.095);

@@ -1,4 +1,5 @@
 using PoNet.Lra;
+using PoNet.Model.Mixers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -17,6 +18,9 @@ public class LraMixerTests
 
     static MixerKind Kind(string name) => name switch { "transformer" => MixerKind.Transformer, "fnet" => MixerKind.FNet, _ => MixerKind.PoNet };
 
+    /// <summary>The LRA encoder's mixer context: SMP over the config's fixed chunks.</summary>
+    static MixerContext Context(LraConfig config, Tensor valid) => MixerContext.FromValid(valid, new FixedChunkSegments(config.SegmentLength));
+
     /// <summary>Rows 0 and 1 have 7 and 11 real tokens.</summary>
     static Tensor Valid(int n = 11) => stack([arange(n).lt(7), ones(n, dtype: ScalarType.Bool)]);
 
@@ -25,9 +29,10 @@ public class LraMixerTests
     public void OutputShapeIsInputShape(string kind)
     {
         manual_seed(3);
-        using var mixer = TokenMixer.Create(Tiny(Kind(kind)));
+        var config = Tiny(Kind(kind));
+        using var mixer = TokenMixer.Create(config.MixerSpec);
         using var x = randn(2, 11, 8);
-        using var y = mixer.forward(x, MixerInputs.FromValid(Valid()));
+        using var y = mixer.forward(x, Context(config, Valid()));
         Assert.Equal(new long[] { 2, 11, 8 }, y.shape);
         Assert.False(y.isnan().any().item<bool>());
     }
@@ -37,10 +42,11 @@ public class LraMixerTests
     public void RealTokensIgnoreWhateverIsAtPaddedPositions(string kind)
     {
         manual_seed(4);
-        using var mixer = TokenMixer.Create(Tiny(Kind(kind)));
+        var config = Tiny(Kind(kind));
+        using var mixer = TokenMixer.Create(config.MixerSpec);
         mixer.eval();
         using var valid = Valid();
-        var m = MixerInputs.FromValid(valid);
+        var m = Context(config, valid);
         using var x = randn(2, 11, 8);
         using var noise = randn(2, 11, 8) * 100;
         using var x2 = where(valid.unsqueeze(-1), x, noise);
@@ -80,10 +86,10 @@ public class LraMixerTests
             {
                 var config = Tiny() with { Ablate = (PoNetBranches)mask, Fusion = fusion, MaxLength = n, Segments = segments };
                 manual_seed(6);
-                using var mixer = new PoNetLraMixer(config);
+                using var mixer = new PoNetMixer(config.MixerSpec);
                 using var x = randn(2, n, 8);
                 using var valid = full ? ones(2, n, dtype: ScalarType.Bool) : Valid(n);
-                var inputs = MixerInputs.FromValid(valid);
+                var inputs = Context(config, valid);
                 Assert.Equal(!full, inputs.HasPadding);
                 using var xFast = x.detach().requires_grad_(true);
                 using var xSlow = x.detach().requires_grad_(true);
@@ -116,8 +122,8 @@ public class LraMixerTests
         })
         {
             manual_seed(7);
-            using var full = new PoNetLraMixer(Tiny());
-            using var mixer = new PoNetLraMixer(Tiny() with { Ablate = ablate, Fusion = fusion });
+            using var full = new PoNetMixer(Tiny().MixerSpec);
+            using var mixer = new PoNetMixer((Tiny() with { Ablate = ablate, Fusion = fusion }).MixerSpec);
             // Same weights where both have them, so only the formula differs.
             var source = full.state_dict();
             using (no_grad())
@@ -128,7 +134,7 @@ public class LraMixerTests
             Assert.Equal(!ablate.HasFlag(PoNetBranches.LocalMaxPooling), names.Contains("dense_local.weight"));
             Assert.Equal(fusion == PoNetFusion.Multiply, names.Contains("dense_o.weight"));
             using var _ = no_grad();
-            outputs.Add(mixer.forward(x, MixerInputs.FromValid(valid)));
+            outputs.Add(mixer.forward(x, Context(Tiny(), valid)));
         }
         for (int i = 0; i < outputs.Count; i++)
             for (int j = i + 1; j < outputs.Count; j++)
@@ -146,10 +152,10 @@ public class LraMixerTests
     [Fact]
     public void FourierMixerIsTheRealPartOfThe2dDft()
     {
-        using var mixer = new FourierMixer();
+        using var mixer = new FourierMixer(Tiny(MixerKind.FNet).MixerSpec);
         using var x = randn(1, 5, 4, dtype: ScalarType.Float64);
         using var valid = ones(1, 5, dtype: ScalarType.Bool);
-        using var y = mixer.forward(x, MixerInputs.FromValid(valid));
+        using var y = mixer.forward(x, MixerContext.FromValid(valid));
         var xs = x.data<double>().ToArray();
         for (int k = 0; k < 5; k++)
             for (int h = 0; h < 4; h++)
@@ -169,11 +175,11 @@ public class LraMixerTests
     {
         manual_seed(8);
         var config = Tiny(MixerKind.Transformer) with { Attention = kernel };
-        using var mixer = new AttentionMixer(config);
+        using var mixer = new AttentionMixer(config.MixerSpec);
         using var x = randn(2, 11, 8);
         using var valid = Valid();
         using var _ = no_grad();
-        using var y = mixer.forward(x, MixerInputs.FromValid(valid));
+        using var y = mixer.forward(x, Context(config, valid));
         var p = mixer.state_dict();
         Tensor Proj(string name, Tensor t) => nn.functional.linear(t, p[name + ".weight"], p[name + ".bias"]);
         var q = Proj("query", x).view(2, 11, 2, 4).transpose(1, 2);
@@ -185,8 +191,8 @@ public class LraMixerTests
         Assert.True(y.allclose(Proj("dense", context), 1e-5, 1e-6));
     }
 
-    /// <summary>PONET.md §1/§6 written out directly: separate projections, explicit loops for the pools.</summary>
-    static Tensor NaivePoNet(PoNetLraMixer mixer, LraConfig c, Tensor x, Tensor valid)
+    /// <summary>docs/MODEL.md §1/§6 written out directly: separate projections, explicit loops for the pools.</summary>
+    static Tensor NaivePoNet(PoNetMixer mixer, LraConfig c, Tensor x, Tensor valid)
     {
         var p = mixer.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Tensor Proj(string name) => nn.functional.linear(x, p[name + ".weight"], p[name + ".bias"]);
@@ -236,14 +242,14 @@ public class LraMixerTests
     }
 }
 
-public class MixerInputsTests
+public class MixerContextTests
 {
     [Fact]
     public void ZeroAndFillPadsGiveMaskedFillsValuesAndGradientsExactly()
     {
         manual_seed(12);
         using var valid = stack([arange(9).lt(5), ones(9, dtype: ScalarType.Bool)]);
-        var m = MixerInputs.FromValid(valid);
+        var m = MixerContext.FromValid(valid);
         using var x = (randn(2, 9, 6) * 1000).requires_grad_(true);
         using var weights = randn(2, 9, 6);
         foreach (var value in new[] { 0f, -10000f })
@@ -256,7 +262,7 @@ public class MixerInputsTests
             Assert.True(g1.eq(g2).all().item<bool>());
         }
         // Without padding both are the input itself.
-        var full = MixerInputs.FromValid(ones(2, 9, dtype: ScalarType.Bool));
+        var full = MixerContext.FromValid(ones(2, 9, dtype: ScalarType.Bool));
         Assert.False(full.HasPadding);
         Assert.True(full.FillPads(x, -10000f).eq(x).all().item<bool>());
     }

@@ -1,5 +1,6 @@
 using PoNet.Lra;
 using PoNet.Training;
+using PoNet.Model.Mixers;
 using PoNet.Model;
 using TorchSharp;
 using Xunit;
@@ -77,7 +78,7 @@ public class LraChunkTests
     {
         manual_seed(1);
         using var x = randn(2, n, 3);
-        using var fast = FixedChunks.ChunkMax(x, segLen);
+        using var fast = SegmentMaxPool.ByChunks(x, segLen);
         var xs = x.data<float>().ToArray();
         var got = fast.contiguous().data<float>().ToArray();
         for (int b = 0; b < 2; b++)
@@ -100,8 +101,8 @@ public class LraChunkTests
         using var x2 = x1.detach().clone().requires_grad_();
         using var seg = FixedChunks.SegmentIds(n, segLen).unsqueeze(0).expand(2, n).contiguous();
         using var w = randn(2, n, 4);
-        using var a = FixedChunks.ChunkMax(x1, segLen);
-        using var b = Segments.SegmentMax(x2, seg, (n + segLen - 1) / segLen);
+        using var a = SegmentMaxPool.ByChunks(x1, segLen);
+        using var b = SegmentMaxPool.ByIds(x2, seg, (n + segLen - 1) / segLen);
         Assert.True(a.eq(b).all().item<bool>());
         (a * w).sum().backward();
         (b * w).sum().backward();

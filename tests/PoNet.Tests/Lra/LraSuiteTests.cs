@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PoNet.Model.Mixers;
 using PoNet.Cli;
 using PoNet.Lra;
 using PoNet.Training;

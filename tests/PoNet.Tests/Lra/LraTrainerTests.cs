@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using PoNet.Checkpoints;
 using PoNet.Lra;
 using PoNet.Training;
+using PoNet.Model;
+using PoNet.Model.Mixers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -85,7 +87,7 @@ public class LraTrainerTests
     public void DropoutDrawsFromItsOwnSeedAndIsOffInEval()
     {
         var masks = new DropoutMasks(5);
-        using var dropout = new LraDropout(0.5, masks);
+        using var dropout = new SeededDropout(0.5, masks);
         using var x = ones(4000);
         using var y1 = dropout.forward(x);
         var kept = y1.count_nonzero().item<long>();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PoNet.Model.Mixers;
 using PoNet.Tests.Transfer;
 using PoNet.Training;
 using Xunit;

@@ -23,7 +23,7 @@ internal sealed record PathfinderSample(byte[] Pixels, int Label, Paddle[] Paddl
 
 /// <summary>
 /// Pathfinder images after the "snakes" generator of drewlinsley/pathfinder (snakes2.py) with the
-/// LRA Pathfinder-32 settings of PONET.md §7. Per image: draw the label; grow two target snakes of
+/// LRA Pathfinder-32 settings of docs/MODEL.md §7. Per image: draw the label; grow two target snakes of
 /// <see cref="PathfinderOptions.ContourLength"/> paddles (2 px long, 1 px gaps at each end, so
 /// 2 px between dashes) whose first tails are 7 px apart; then
 /// <see cref="PathfinderOptions.DistractorSnakes"/> distractor snakes; then single-paddle clutter

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace PoNet.Model;
+namespace PoNet.Model.Mixers;
 
 /// <summary>
 /// masked_fill by arithmetic. libtorch's CPU masked_fill with a mask broadcast over the hidden

@@ -20,6 +20,10 @@ internal static class PretrainCommand
         var init = new Option<string?>("--init") { Description = "Continue pre-training this checkpoint folder instead of starting from random weights" };
         var output = new Option<string>("--out") { Description = "Run folder: checkpoints/, model/, results.json, metrics.csv, curves.png", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint, with its saved settings" };
+        var arch = new Option<string>("--arch") { Description = "Architecture from scratch (HF model_type): ponet, bert or fnet", DefaultValueFactory = _ => defaults.Arch };
+        arch.AcceptOnlyFromAmong([.. PoNet.Model.ModelFamily.All.Select(f => f.ModelType)]);
+        var objective = new Option<string?>("--objective") { Description = "mlm, mlm+nsp or mlm+sso (default: PoNet mlm+sso, BERT and FNet mlm+nsp, as published)" };
+        objective.AcceptOnlyFromAmong("mlm", "mlm+nsp", "mlm+sso");
         var layers = new Option<int>("--layers") { Description = "Encoder layers (from scratch)", DefaultValueFactory = _ => defaults.Layers };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size (from scratch)", DefaultValueFactory = _ => defaults.Hidden };
         var heads = new Option<int>("--heads") { Description = "Heads (from scratch)", DefaultValueFactory = _ => defaults.Heads };
@@ -44,8 +48,8 @@ internal static class PretrainCommand
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data order, masks and dropout", DefaultValueFactory = _ => data.Seed };
         var threads = ThreadsOption.Create();
 
-        var command = new Command("pretrain", "Pre-train PoNet with MLM + sentence structural objective on a folder of text files.");
-        foreach (var option in new Option[] { corpus, vocab, init, output, resume, layers, hidden, heads, ffn, dropout, maxLength, steps, batchSize, lr,
+        var command = new Command("pretrain", "Pre-train PoNet (MLM + sentence structural objective), BERT or FNet (MLM + next-sentence prediction) on a folder of text files.");
+        foreach (var option in new Option[] { corpus, vocab, init, output, resume, arch, objective, layers, hidden, heads, ffn, dropout, maxLength, steps, batchSize, lr,
                      warmup, weightDecay, clip, bf16, evalEvery, evalExamples, saveEvery, dupeFactor, shortSeq, pool, shuffle, heldOut, seed, threads })
             command.Options.Add(option);
 
@@ -69,6 +73,8 @@ internal static class PretrainCommand
                 Output = outDir,
                 Vocab = FullPath(parse.GetValue(vocab)),
                 Init = FullPath(parse.GetValue(init)),
+                Arch = parse.GetValue(arch)!,
+                Objective = parse.GetValue(objective),
                 Layers = parse.GetValue(layers),
                 Hidden = parse.GetValue(hidden),
                 Heads = parse.GetValue(heads),
@@ -109,7 +115,7 @@ internal static class PretrainCommand
         var start = trainer.State;
         console.WriteLine(resume
             ? $"ponet pretrain: resuming {o.Output} at step {start.Step}/{o.Steps} with its saved settings"
-            : $"ponet pretrain: {(o.Init is null ? "new" : "from " + o.Init)} PoNet, {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, " +
+            : $"ponet pretrain: {(o.Init is null ? "new" : "from " + o.Init)} {config.Family.ClassPrefix} ({trainer.Objective}), {config.NumHiddenLayers} layers, hidden {config.HiddenSize}, " +
               $"{config.NumAttentionHeads} heads, FFN {config.IntermediateSize}, vocab {config.VocabSize}, {trainer.ParameterCount / 1e6:F2} M parameters; " +
               $"{o.Steps} steps of {o.BatchSize} × {o.Data.MaxLength} tokens{(o.BFloat16 ? ", bf16" : "")}; corpus {o.Corpus} ({trainer.Corpus.Files.Count} files)");
         if (trainer.InitReport is { } report) console.WriteLine($"  {report}");
@@ -122,13 +128,14 @@ internal static class PretrainCommand
                 bool finished = trainer.Run(p =>
                 {
                     if (p.Evaluation is { } e)
-                        progress.Line(Invariant($"eval @ step {e.Step}: held-out MLM loss {e.MlmLoss:F4}, MLM accuracy {e.MlmAccuracy:F4}, SSO accuracy {e.SsoAccuracy:F4}"));
+                        progress.Line(Invariant($"eval @ step {e.Step}: held-out MLM loss {e.MlmLoss:F4}, MLM accuracy {e.MlmAccuracy:F4}") +
+                                      (double.IsNaN(e.SsoAccuracy) ? "" : Invariant($", {trainer.Objective[4..].ToUpperInvariant()} accuracy {e.SsoAccuracy:F4}")));
                     if (p.Last.Step > 0)
                         progress.Report(p.Last.Step, Invariant(
-                            $"step {p.Last.Step}/{p.Steps} · loss {p.Last.Loss:F4} (MLM {p.Last.MlmLoss:F4}, SSO {p.Last.SsoLoss:F4}) · lr {p.Last.LearningRate:G3} · {p.TokensPerSecond:F0} tokens/s · ETA {TrainingRun.Duration(p.Eta)}"));
+                            $"step {p.Last.Step}/{p.Steps} · loss {p.Last.Loss:F4} (MLM {p.Last.MlmLoss:F4}{(double.IsNaN(p.Last.SsoLoss) ? "" : $", sentence {p.Last.SsoLoss:F4}")}) · lr {p.Last.LearningRate:G3} · {p.TokensPerSecond:F0} tokens/s · ETA {TrainingRun.Duration(p.Eta)}"));
                 }, cancel);
                 if (TrainingCurves.MissingFontWarning() is { } noFont) console.WriteLine($"warning: {noFont}");
-                TrainingCurves.SavePng(trainer.Rows, "PoNet pre-training", png);
+                TrainingCurves.SavePng(trainer.Rows, $"{config.Family.ClassPrefix} pre-training ({trainer.Objective})", png);
                 return finished;
             }),
             () => trainer.State.Step,
@@ -142,9 +149,13 @@ internal static class PretrainCommand
                     .AddColumn(new TableColumn($"step {last.Step}").RightAligned());
                 table.AddRow("MLM loss", Invariant($"{first.MlmLoss:F4}"), Invariant($"{last.MlmLoss:F4}"));
                 table.AddRow("MLM accuracy", Invariant($"{first.MlmAccuracy:F4}"), Invariant($"{last.MlmAccuracy:F4}"));
-                table.AddRow("SSO accuracy", Invariant($"{first.SsoAccuracy:F4}"), Invariant($"{last.SsoAccuracy:F4}"));
-                int labelled = state.HeldOutSsoLabels.Sum();
-                table.AddRow("SSO majority class", "", Invariant($"{(double)state.HeldOutSsoLabels.Max() / Math.Max(labelled, 1):F4}"));
+                if (trainer.Objective != "mlm")
+                {
+                    var name = trainer.Objective[4..].ToUpperInvariant();
+                    table.AddRow($"{name} accuracy", Invariant($"{first.SsoAccuracy:F4}"), Invariant($"{last.SsoAccuracy:F4}"));
+                    int labelled = state.HeldOutSsoLabels.Sum();
+                    table.AddRow($"{name} majority class", "", Invariant($"{(double)state.HeldOutSsoLabels.Max() / Math.Max(labelled, 1):F4}"));
+                }
                 double tokens = state.History.Sum(r => (double)r.Tokens);
                 table.AddRow("train time", "", Invariant($"{TimeSpan.FromSeconds(state.TrainSeconds):hh\\:mm\\:ss}"));
                 table.AddRow("tokens/s", "", Invariant($"{tokens / Math.Max(state.TrainSeconds, 1e-9):F0}"));

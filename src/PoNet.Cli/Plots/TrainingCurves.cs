@@ -16,7 +16,7 @@ internal static class TrainingCurves
     {
         var plot = new Plot();
         bool IsLoss(string name) => name.Contains("loss", StringComparison.Ordinal);
-        var trainKeys = rows.SelectMany(r => r.Train.Keys).Distinct().Where(k => k is "loss" or "mlm_loss" or "sso_loss" or "accuracy").ToList();
+        var trainKeys = rows.SelectMany(r => r.Train.Keys).Distinct().Where(k => k is "loss" or "mlm_loss" or "sso_loss" or "nsp_loss" or "accuracy").ToList();
         var devKeys = rows.SelectMany(r => r.Dev?.Keys ?? Enumerable.Empty<string>()).Distinct().ToList();
         double maxLoss = 1e-6;
         var trained = rows.Where(r => r.Step > 0).ToList();

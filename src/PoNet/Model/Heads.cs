@@ -179,12 +179,13 @@ public sealed class PoNetForPreTraining : PoNetTaskModel
     /// the positions whose MLM label is not −100. The head works token by token, so the loss is the
     /// same; but only ~15% of tokens are masked, and in a small model the D×V projection costs more
     /// than the whole encoder. <see cref="PoNetTaskOutput.Logits"/> is [masked tokens, V], in the
-    /// row-major order of the masked positions.
+    /// row-major order of the masked positions. With no sentence labels (an MLM-only objective) the
+    /// loss is the MLM loss alone.
     /// </summary>
     public PoNetTaskOutput ForwardMaskedPositions(PoNetInputs inputs, PoNetLabels labels)
     {
-        if (labels.MlmLabels is null || labels.SsoLabels is null)
-            throw new ArgumentException("MLM and SSO labels are both needed", nameof(labels));
+        if (labels.MlmLabels is null)
+            throw new ArgumentException("MLM labels are needed", nameof(labels));
         using var scope = NewDisposeScope();
         var output = ponet.forward(inputs);
         var flatLabels = labels.MlmLabels.view(-1);
@@ -192,8 +193,8 @@ public sealed class PoNetForPreTraining : PoNetTaskModel
         var hidden = output.LastHiddenState.view(-1, Config.HiddenSize).index_select(0, positions);
         var (mlm, sso) = cls.forward(hidden, output.PoolerOutput!);
         var mlmLoss = functional.cross_entropy(mlm, flatLabels.index_select(0, positions));
-        var ssoLoss = functional.cross_entropy(sso, labels.SsoLabels.view(-1));
-        return new PoNetTaskOutput(mlm, mlmLoss + ssoLoss, output)
+        var ssoLoss = labels.SsoLabels is { } sl ? functional.cross_entropy(sso, sl.view(-1)) : null;
+        return new PoNetTaskOutput(mlm, ssoLoss is null ? mlmLoss : mlmLoss + ssoLoss, output)
         {
             SsoLogits = sso,
             MlmLoss = mlmLoss,

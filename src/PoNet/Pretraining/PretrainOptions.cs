@@ -14,6 +14,11 @@ public sealed record PretrainOptions
     /// <summary>Start from this checkpoint instead of random weights (its size options win).</summary>
     public string? Init { get; init; }
 
+    /// <summary>The architecture trained from scratch (HF model_type): ponet, bert or fnet; with --init, the checkpoint's.</summary>
+    public string Arch { get; init; } = "ponet";
+    /// <summary>mlm, mlm+nsp or mlm+sso; null: each architecture's published one (PoNet mlm+sso, BERT and FNet mlm+nsp).</summary>
+    public string? Objective { get; init; }
+
     public int Layers { get; init; } = 4;
     public int Hidden { get; init; } = 256;
     public int Heads { get; init; } = 4;
@@ -59,6 +64,8 @@ public sealed record PretrainOptions
         if (WeightDecay < 0) throw new PoNetInputException($"--weight-decay {WeightDecay}: expected >= 0");
         if (ClipGradNorm < 0) throw new PoNetInputException($"--clip {ClipGradNorm}: expected >= 0");
         if (Dropout is < 0 or >= 1) throw new PoNetInputException($"--dropout {Dropout}: expected a probability in [0, 1)");
+        if (Objective is not (null or "mlm" or "mlm+nsp" or "mlm+sso"))
+            throw new PoNetInputException($"--objective {Objective}: expected mlm, mlm+nsp or mlm+sso");
         if (Init is null && Hidden % Heads != 0) throw new PoNetInputException($"--hidden {Hidden} is not divisible by --heads {Heads}");
     }
 

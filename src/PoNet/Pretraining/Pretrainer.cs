@@ -104,6 +104,8 @@ public sealed class Pretrainer : IDisposable
                 tokenizerFiles = TokenizerFiles.Read(vocab);
                 model = new PoNetForPreTraining(new PoNetConfig
                 {
+                    ModelType = ModelFamily.For(options.Arch, "--arch").ModelType,
+                    HiddenAct = ModelFamily.For(options.Arch, "--arch").DefaultHiddenAct,
                     VocabSize = tokenizer.VocabSize,
                     HiddenSize = options.Hidden,
                     NumHiddenLayers = options.Layers,
@@ -118,6 +120,11 @@ public sealed class Pretrainer : IDisposable
                 });
             }
         }
+        Objective = Options.Objective ?? "mlm+" + model.Config.Family.SentenceObjective;
+        if (Objective == "mlm+sso" && model.Config.Family.SentenceClasses < 3)
+            throw new PoNetInputException(
+                $"--objective mlm+sso needs a 3-way sentence head; a {model.Config.Family.ModelType} model's cls.seq_relationship has {model.Config.Family.SentenceClasses} classes (NSP): use mlm+nsp or mlm");
+        Options = Options with { Objective = Objective, Arch = model.Config.Family.ModelType, Data = Options.Data with { SentenceObjective = Objective == "mlm+nsp" ? "nsp" : "sso" } };
         Corpus = new TextCorpus(Options.Corpus);
         Train = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.Train);
         HeldOut = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.HeldOut);
@@ -135,6 +142,10 @@ public sealed class Pretrainer : IDisposable
     }
 
     public PoNetForPreTraining Model => model;
+    /// <summary>mlm, mlm+nsp or mlm+sso (the architecture's published one unless --objective chose).</summary>
+    public string Objective { get; }
+    /// <summary>The sentence objective's metric prefix ("sso", "nsp"), or null for MLM alone.</summary>
+    string? SentenceKey => Objective == "mlm" ? null : Objective[4..];
     public LoadReport? InitReport { get; }
     public TextCorpus Corpus { get; }
     public PretrainingExampleStream Train { get; }
@@ -156,10 +167,10 @@ public sealed class Pretrainer : IDisposable
         HeldOutSsoLabels = task.HeldOutSsoLabels,
     };
 
-    static PretrainStepRecord StepRecord(MetricsRow r) =>
-        new(r.Step, r.LearningRate ?? 0, r.Train["loss"], r.Train["mlm_loss"], r.Train["sso_loss"], (long)r.Train["tokens"]);
+    PretrainStepRecord StepRecord(MetricsRow r) =>
+        new(r.Step, r.LearningRate ?? 0, r.Train["loss"], r.Train["mlm_loss"], r.Train.GetValueOrDefault($"{SentenceKey}_loss", double.NaN), (long)r.Train["tokens"]);
 
-    static PretrainEvalRecord EvalRecord(MetricsRow r) => new(r.Step, r.Dev!["mlm_loss"], r.Dev["mlm_accuracy"], r.Dev["sso_accuracy"]);
+    PretrainEvalRecord EvalRecord(MetricsRow r) => new(r.Step, r.Dev!["mlm_loss"], r.Dev["mlm_accuracy"], r.Dev.GetValueOrDefault($"{SentenceKey}_accuracy", double.NaN));
 
     /// <summary>
     /// Trains until <see cref="PretrainOptions.Steps"/> or until <paramref name="cancel"/> is set (checked
@@ -253,11 +264,9 @@ public sealed class Pretrainer : IDisposable
             while (batchExamples.Count < owner.Options.BatchSize && examples.MoveNext()) batchExamples.Add(examples.Current);
             ExamplesConsumed += batchExamples.Count;
             var batch = owner.Collate(batchExamples, Seeds.Random(Seeds.Derive(owner.Options.Seed, 4), step));
-            var output = owner.model.ForwardMaskedPositions(batch.Inputs, batch.Labels);
-            var metrics = new Dictionary<string, double>
-            {
-                ["loss"] = output.Loss!.item<float>(), ["mlm_loss"] = output.MlmLoss!.item<float>(), ["sso_loss"] = output.SsoLoss!.item<float>(),
-            };
+            var output = owner.model.ForwardMaskedPositions(batch.Inputs, owner.SentenceKey is null ? batch.Labels with { SsoLabels = null } : batch.Labels);
+            var metrics = new Dictionary<string, double> { ["loss"] = output.Loss!.item<float>(), ["mlm_loss"] = output.MlmLoss!.item<float>() };
+            if (owner.SentenceKey is { } key) metrics[$"{key}_loss"] = output.SsoLoss!.item<float>();
             long tokens = batch.AttentionMask.sum().item<long>();
             metrics["tokens"] = tokens;
             return new StepOutput(output.Loss, metrics, tokens);
@@ -275,10 +284,9 @@ public sealed class Pretrainer : IDisposable
         public Evaluation Evaluate()
         {
             var e = owner.Evaluate(evalBatches ?? throw new InvalidOperationException("PrepareEvaluation first"));
-            return new Evaluation(new Dictionary<string, double>
-            {
-                ["mlm_loss"] = e.MlmLoss, ["mlm_accuracy"] = e.MlmAccuracy, ["sso_accuracy"] = e.SsoAccuracy,
-            }, -e.MlmLoss);
+            var metrics = new Dictionary<string, double> { ["mlm_loss"] = e.MlmLoss, ["mlm_accuracy"] = e.MlmAccuracy };
+            if (owner.SentenceKey is { } key) metrics[$"{key}_accuracy"] = e.SsoAccuracy;
+            return new Evaluation(metrics, -e.MlmLoss);
         }
 
         public void SaveModel(string dir) => ModelFolder.WriteInto(owner.model, owner.tokenizerFiles, dir);

@@ -9,6 +9,13 @@ public static class SsoLabel
     public const int Replaced = 2;
 }
 
+/// <summary>Labels of next-sentence prediction (BERT, FNet): B follows A, or B comes from another document.</summary>
+public static class NspLabel
+{
+    public const int IsNext = 0;
+    public const int Random = 1;
+}
+
 /// <summary>
 /// One unmasked pre-training pair, <c>[CLS] A [SEP] B [SEP]</c> without padding, with the pre-training
 /// segment layout of <see cref="Tokenization.BertTokenizer.EncodeSentencePair"/>. Masking happens per

@@ -22,9 +22,16 @@ public sealed record PretrainingDataOptions
     /// <summary>Every k-th document (the k-th, 2k-th, …) is held out for evaluation; 0 holds out none.</summary>
     public int HeldOutEvery { get; init; } = 100;
     public long Seed { get; init; } = 42;
+    /// <summary>
+    /// The sentence-level labels the pairs carry: "sso" (PoNet's structural objective: kept, swapped or
+    /// replaced, 1/3 each) or "nsp" (BERT's next-sentence prediction: B follows A or comes from another
+    /// document, 1/2 each).
+    /// </summary>
+    public string SentenceObjective { get; init; } = "sso";
 
     public void Validate()
     {
+        if (SentenceObjective is not ("sso" or "nsp")) throw new PoNetInputException($"sentence objective '{SentenceObjective}': expected sso or nsp");
         if (MaxLength < 5) throw new PoNetInputException($"max length {MaxLength}: expected at least 5 ([CLS] A [SEP] B [SEP] with a token each)");
         if (ShortSequenceProbability is < 0 or > 1) throw new PoNetInputException($"short-sequence probability {ShortSequenceProbability}: expected 0..1");
         if (DupeFactor < 1) throw new PoNetInputException($"dupe factor {DupeFactor}: expected >= 1");
@@ -166,7 +173,10 @@ public sealed class PretrainingExampleStream
             int aEnd = chunk.Count >= 2 ? rng.Next(1, chunk.Count) : 1;
             var a = chunk.GetRange(0, aEnd);
             var b = chunk.GetRange(aEnd, chunk.Count - aEnd);
-            int label = chunk.Count >= 2 ? rng.Next(3) : SsoLabel.Replaced;
+            bool nsp = Options.SentenceObjective == "nsp";
+            int label = chunk.Count < 2 ? SsoLabel.Replaced
+                : nsp ? (rng.Next(2) == 0 ? SsoLabel.Original : SsoLabel.Replaced)
+                : rng.Next(3);
             long? otherId = null;
             bool emit = true;
             if (label == SsoLabel.Replaced)
@@ -185,7 +195,7 @@ public sealed class PretrainingExampleStream
                     i -= chunk.Count - aEnd; // the unused sentences start the next chunk
                 }
                 else if (chunk.Count >= 2)
-                    label = rng.Next(2); // no other document yet (start of the stream): original or swapped
+                    label = nsp ? SsoLabel.Original : rng.Next(2); // no other document yet (start of the stream): original or swapped
                 else
                     emit = false; // a lone sentence with nothing to pair it with
             }
@@ -193,7 +203,8 @@ public sealed class PretrainingExampleStream
             if (emit)
             {
                 var (cutA, cutB) = TruncatePair(a, b, maxTokens, rng);
-                yield return PretrainingExample.Layout(cutA, cutB, tokenizer.ClsId, tokenizer.SepId, label, documentId, otherId);
+                int emitted = nsp ? (label == SsoLabel.Replaced ? NspLabel.Random : NspLabel.IsNext) : label;
+                yield return PretrainingExample.Layout(cutA, cutB, tokenizer.ClsId, tokenizer.SepId, emitted, documentId, otherId);
             }
             chunk.Clear();
             chunkLength = 0;

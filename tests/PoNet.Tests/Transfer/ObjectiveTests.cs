@@ -1,0 +1,86 @@
+using System.Text.Json;
+using PoNet.Checkpoints;
+using PoNet.Model;
+using PoNet.Pretraining;
+using PoNet.Tokenization;
+using Xunit;
+using static PoNet.Tests.Tokenization.TokenizerTestData;
+
+namespace PoNet.Tests.Transfer;
+
+/// <summary>Pre-training objectives (mlm, mlm+nsp, mlm+sso) and architectures (ponet, bert, fnet) through one trainer.</summary>
+[Collection(nameof(ConsoleRedirection))]
+public class ObjectiveTests
+{
+    static readonly Lazy<string> Corpus = new(() => TransferTestData.NumberedCorpus(documents: 300, maxSentences: 30));
+
+    [Fact]
+    public void NspPairsAreHalfNextHalfFromAnotherDocumentAndNextPairsContinueTheirDocument()
+    {
+        var stream = new PretrainingExampleStream(new TextCorpus(Corpus.Value), Uncased, new PretrainingDataOptions
+        {
+            MaxLength = 40, Seed = 3, HeldOutEvery = 10, DupeFactor = 1, SentenceObjective = "nsp",
+        }, CorpusSplit.Train);
+        var examples = stream.Examples().ToList();
+        Assert.All(examples, e => Assert.Contains(e.SsoLabel, new[] { NspLabel.IsNext, NspLabel.Random }));
+        double random = examples.Count(e => e.SsoLabel == NspLabel.Random) / (double)examples.Count;
+        Assert.InRange(random, 0.42, 0.58); // 1/2, σ ≈ 0.02 here
+        Assert.All(examples.Where(e => e.SsoLabel == NspLabel.IsNext), e => Assert.Null(e.OtherDocument));
+        Assert.All(examples.Where(e => e.SsoLabel == NspLabel.Random), e => Assert.NotNull(e.OtherDocument));
+    }
+
+    static (int Code, string Output) Cli(params string[] args)
+    {
+        var output = new StringWriter();
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(output);
+        try
+        {
+            return (PoNet.Cli.Program.Main(args), output.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    [Theory]
+    [InlineData("bert", null, "BertForPreTraining", "nsp")]
+    [InlineData("fnet", null, "FNetForPreTraining", "nsp")]
+    [InlineData("ponet", null, "PoNetForPreTraining", "sso")]
+    [InlineData("ponet", "mlm+nsp", "PoNetForPreTraining", "nsp")]
+    [InlineData("ponet", "mlm", "PoNetForPreTraining", null)]
+    public void EveryArchitecturePretrainsWithItsObjectiveAndLearns(string arch, string? objective, string architecture, string? sentence)
+    {
+        var run = TransferTestData.Temp();
+        string[] args = ["pretrain", "--arch", arch, "--corpus", TransferTestData.NumberedCorpus(documents: 40, maxSentences: 12), "--vocab", VocabPath,
+            "--out", run, "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--max-length", "32", "--steps", "30", "--batch-size", "8",
+            "--lr", "1e-2", "--warmup", "3", "--eval-every", "15", "--eval-examples", "16", "--held-out-every", "5", "--shuffle-buffer", "100"];
+        var (code, output) = Cli(objective is null ? args : [.. args, "--objective", objective]);
+        Assert.True(code == 0, output);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "model", "config.json"))).RootElement;
+        Assert.Equal(arch, config.GetProperty("model_type").GetString());
+        Assert.Equal(architecture, config.GetProperty("architectures")[0].GetString());
+        var header = File.ReadLines(Path.Combine(run, "metrics.csv")).First().Split(',');
+        Assert.Equal(sentence is not null, header.Contains($"train_{sentence}_loss"));
+        Assert.Equal(sentence is not null, header.Contains($"dev_{sentence}_accuracy"));
+        var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "results.json"))).RootElement;
+        double first = results.GetProperty("initial_eval").GetProperty("mlm_loss").GetDouble();
+        double last = results.GetProperty("final_eval").GetProperty("mlm_loss").GetDouble();
+        Assert.True(last < first - 1, $"{arch}: held-out MLM loss {first} → {last}");
+        var (model, report) = PoNetCheckpoint.Load(Path.Combine(run, "model"), c => new PoNetForPreTraining(c));
+        Assert.Empty(report.NewlyInitialized);
+        Assert.Equal(arch, model.Config.Family.ModelType);
+    }
+
+    [Fact]
+    public void SsoOnATwoWayHeadIsRefused()
+    {
+        var (code, output) = Cli("pretrain", "--arch", "bert", "--objective", "mlm+sso", "--corpus", Corpus.Value, "--vocab", VocabPath,
+            "--out", TransferTestData.Temp(), "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--max-length", "32");
+        Assert.Equal(2, code);
+        Assert.Contains("mlm+sso needs a 3-way sentence head", output);
+    }
+}

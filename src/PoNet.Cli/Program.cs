@@ -23,8 +23,7 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-                Console.Error.WriteLine($"ponet: {error.Message}");
+            Console.Error.WriteLine($"ponet: {ParseErrors.Describe(parse, root)}");
             return ExitCodes.Usage;
         }
         return parse.Invoke();

@@ -64,6 +64,7 @@ public static class TextTable
     public static IEnumerable<TableRow> Read(string path, TableFormat format, bool header = true)
     {
         if (!File.Exists(path)) throw new PoNetInputException($"{path}: no such file");
+        PoNet.IO.StrictUtf8.Check(path);
         return format == TableFormat.Jsonl ? ReadJsonl(path) : ReadDelimited(path, format, header);
     }
 

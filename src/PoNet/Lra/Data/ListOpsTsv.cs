@@ -47,6 +47,7 @@ public static class ListOpsTsv
     {
         if (!File.Exists(path))
             throw new PoNetInputException($"{path}: no such ListOps file (expected {TrainFile}, {DevFile}, {TestFile} with a header '{Escape(Header)}')");
+        StrictUtf8.Check(path);
         var examples = new List<LraExample>();
         long lineNumber = 0;
         var tokens = new List<int>(ListOpsGenerator.MaxLength);

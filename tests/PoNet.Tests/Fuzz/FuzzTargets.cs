@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using PoNet.Checkpoints;
 using PoNet.FineTuning;
 using PoNet.Lra.Data;
@@ -25,6 +26,22 @@ public static class FuzzTargets
             ["pickle"] = ("pytorch_model.bin", path =>
             {
                 foreach (var t in PoNetCheckpoint.ReadStateDict(path).Values) t.Dispose();
+            }),
+            // The bytes are data.pkl inside an otherwise valid zip (CRCs right, one 4-float storage
+            // "0"), so mutations reach the unpickler instead of dying at the zip's checksums.
+            ["pickle-data"] = ("data.pkl", path =>
+            {
+                var zip = Path.ChangeExtension(path, ".bin");
+                using (var archive = new ZipArchive(File.Create(zip), ZipArchiveMode.Create))
+                {
+                    using (var entry = archive.CreateEntry("archive/data.pkl", CompressionLevel.NoCompression).Open())
+                        entry.Write(File.ReadAllBytes(path));
+                    using (var storage = archive.CreateEntry("archive/data/0", CompressionLevel.NoCompression).Open())
+                        storage.Write(new byte[16]);
+                    using (var version = archive.CreateEntry("archive/version", CompressionLevel.NoCompression).Open())
+                        version.Write("3\n"u8);
+                }
+                foreach (var t in PoNetCheckpoint.ReadStateDict(zip).Values) t.Dispose();
             }),
             ["config"] = ("config.json", path => PoNetConfig.Load(path)),
             ["shard-index"] = ("model.safetensors.index.json", path => PoNetCheckpoint.WeightFiles(Path.GetDirectoryName(path)!)),

@@ -168,6 +168,11 @@ public static class SafeTensors
     public static Dictionary<string, Tensor> Load(string path, IReadOnlySet<string>? only = null)
     {
         var (entries, _, dataStart) = ReadHeader(path);
+        var wanted = entries.Where(e => only is null || only.Contains(e.Name)).ToList();
+        PoNet.Runtime.MemoryBudget.Check(path, $"{wanted.Count} tensors", wanted.Sum(e => (double)(e.End - e.Begin)));
+        foreach (var e in wanted)
+            if (e.End - e.Begin > Array.MaxLength)
+                throw new PoNetInputException($"{path}: tensor '{e.Name}' has {e.End - e.Begin} bytes; tensors over {Array.MaxLength} bytes are not supported");
         var result = new Dictionary<string, Tensor>();
         using var f = File.OpenRead(path);
         foreach (var e in entries)

@@ -199,3 +199,16 @@ public class ReaderTests
         Refused(() => IdxFile.ReadImages(path), "over the limit of 2147483583 bytes per IDX file", path);
     }
 }
+
+public class FineTuneLengthTests
+{
+    [Fact]
+    public void AnOverLargeMaxLengthIsRefusedBeforeThePositionTableIsTiled()
+    {
+        var config = PoNetConfig.Load(Path.Combine(Golden.Dir("cfgA"), "config.json"));
+        using var table = zeros(config.MaxPositionEmbeddings, config.HiddenSize);
+        var weights = new Dictionary<string, Tensor> { [PositionEmbeddingTiling.Key] = table };
+        var e = Assert.Throws<PoNetInputException>(() => PositionEmbeddingTiling.Extend(config, weights, 2_000_000_000));
+        Assert.Equal("--max-length 2000000000: 'max_position_embeddings' = 2000000000: exceeds the limit 1048576", e.Message);
+    }
+}

@@ -5,7 +5,7 @@ namespace PoNet.IO;
 /// <summary>
 /// Writes that never leave a half-written file behind: write a temp file beside the target, flush
 /// it to disk, then rename over the target (atomic on one file system). A process killed mid-write
-/// leaves only its temp file (<c>.NAME.PID.GUID.tmp</c>); the next write of the same target removes
+/// leaves only its temp file (<c>.NAME.PID.GUID.tmp</c>); the next write into the same folder removes
 /// those of processes that no longer run.
 /// </summary>
 public static partial class AtomicFile
@@ -51,20 +51,19 @@ public static partial class AtomicFile
     private static partial Regex TemporaryName();
 
     /// <summary>
-    /// Deletes the temp files of <paramref name="target"/> left by killed writers: those whose
-    /// process id no longer runs (a live writer's file is never touched). Returns how many.
+    /// Deletes the temp files in <paramref name="target"/>'s folder left by killed writers: those
+    /// whose process id no longer runs (a live writer's file is never touched). Returns how many.
     /// </summary>
     public static int RemoveStaleTemporaries(string target)
     {
         var full = Path.GetFullPath(target);
         var dir = Path.GetDirectoryName(full)!;
-        var name = Path.GetFileName(full);
         if (!Directory.Exists(dir)) return 0;
         int removed = 0;
-        foreach (var candidate in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+        foreach (var candidate in Directory.EnumerateFiles(dir, ".*.tmp"))
         {
             var match = TemporaryName().Match(Path.GetFileName(candidate));
-            if (!match.Success || match.Groups["name"].Value != name) continue;
+            if (!match.Success) continue;
             // A live writer's file (this process's included) is in flight, not stale.
             if (!int.TryParse(match.Groups["pid"].Value, out var pid) || pid == Environment.ProcessId || ProcessRuns(pid)) continue;
             try

@@ -6,7 +6,7 @@ namespace PoNet.Tests.Hardening;
 public class AtomicFileTests
 {
     [Fact]
-    public void TemporariesOfDeadWritersAreRemovedOnTheNextWriteAndLiveOnesKept()
+    public void TemporariesOfDeadWritersAreRemovedOnTheNextWriteIntoTheFolderAndLiveOnesKept()
     {
         var dir = Bytes.TempDir();
         var target = Path.Combine(dir, "out.jsonl");
@@ -19,7 +19,11 @@ public class AtomicFileTests
         Assert.Equal("done\n", File.ReadAllText(target));
         Assert.False(File.Exists(dead));
         Assert.True(File.Exists(live));
-        Assert.True(File.Exists(other)); // another target's temporaries are its own next write's business
+        Assert.False(File.Exists(other)); // a dead writer's temporary of another file in the folder goes too
+        var unrelated = Path.Combine(dir, ".notes.tmp");
+        File.WriteAllText(unrelated, "not ours");
+        AtomicFile.WriteAllText(target, "again\n");
+        Assert.True(File.Exists(unrelated)); // only names of the .NAME.PID.GUID.tmp form are touched
     }
 
     [Fact]

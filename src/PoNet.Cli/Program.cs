@@ -23,11 +23,20 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-                Console.Error.WriteLine($"ponet: {error.Message}");
+            Console.Error.WriteLine($"ponet: {ParseErrors.Describe(parse, root)}");
             return ExitCodes.Usage;
         }
-        return parse.Invoke();
+        // Every command's bad input and full disk end as one line even where a command body does
+        // not use ExitCodes.Run itself; anything else is a bug and keeps its stack trace (exit 1).
+        try
+        {
+            return ExitCodes.Run(() => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"ponet: unexpected error (a bug; please report it with this trace): {e}");
+            return ExitCodes.Failure;
+        }
     }
 
     /// <summary>Every subcommand; each lives in Commands/ as a static Create().</summary>

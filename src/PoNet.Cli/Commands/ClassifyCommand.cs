@@ -23,6 +23,7 @@ internal static class ClassifyCommand
             ThreadsOption.Apply(parse, columns.Threads);
             var inputPath = parse.GetValue(input)!;
             var outputPath = parse.GetValue(output);
+            if (outputPath is not null) InferenceOptions.CheckOutputFormat(outputPath, ".jsonl", ".json", ".ndjson");
             var classifier = new TextClassifier(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
             var examples = columns.Read(parse, inputPath);
             var results = InferenceOptions.WithProgress(examples.Count, "classifying",

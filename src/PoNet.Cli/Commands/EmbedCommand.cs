@@ -25,6 +25,7 @@ internal static class EmbedCommand
         {
             ThreadsOption.Apply(parse, columns.Threads);
             var outputPath = parse.GetValue(output)!;
+            InferenceOptions.CheckOutputFormat(outputPath, ".safetensors", ".jsonl", ".json", ".ndjson");
             var embedder = new TextEmbedder(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
             var examples = columns.Read(parse, parse.GetValue(input)!);
             var vectors = InferenceOptions.WithProgress(examples.Count, "embedding",

@@ -28,6 +28,8 @@ internal static class ForwardCommand
 
     static int Run(string modelDir, string inputPath, string outputPath, string head)
     {
+        if (Directory.Exists(outputPath))
+            throw new PoNetInputException($"--output {outputPath}: is a folder; expected the name of a safetensors file to write");
         var (model, report) = head == "seqcls"
             ? PoNetCheckpoint.Load<PoNetTaskModel>(modelDir, c => new PoNetForSequenceClassification(c))
             : PoNetCheckpoint.Load<PoNetTaskModel>(modelDir, c => new PoNetForPreTraining(c));

@@ -38,6 +38,16 @@ internal sealed class InferenceOptions
             .Read(path, parse.GetValue(Format), !parse.GetValue(NoHeader), optionalPair: pair is null);
     }
 
+    /// <summary>The output is written in the format its extension names, or refused before any work (a .npy is not JSONL).</summary>
+    public static void CheckOutputFormat(string path, params string[] extensions)
+    {
+        if (!extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            throw new PoNetInputException(
+                $"--output {path}: the extension '{Path.GetExtension(path)}' names no format this command writes; expected {string.Join(", ", extensions)}");
+        if (Directory.Exists(path))
+            throw new PoNetInputException($"--output {path}: is a folder; expected the name of a file to write");
+    }
+
     /// <summary>Runs with a progress bar on standard error (standard output may carry the results) for large inputs.</summary>
     public static T WithProgress<T>(int count, string title, Func<Action<int>?, T> work)
     {

@@ -186,6 +186,10 @@ internal static class TokenizeCommand
         {
             throw PoNetInputException.AtLine(path, lineNumber, $"not valid JSON ({e.Message.Split(" LineNumber")[0].Trim()}); {expected}");
         }
+        catch (InvalidOperationException)
+        {
+            throw PoNetInputException.AtLine(path, lineNumber, "a string escape that is not valid UTF-16 (a lone surrogate such as \\ud800); expected text");
+        }
     }
 
     private static void Write(Utf8JsonWriter writer, BertEncoding encoding)

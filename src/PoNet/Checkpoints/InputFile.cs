@@ -32,6 +32,9 @@ public static class InputFile
                 throw new PoNetInputException(
                     $"{path}: tensor '{name}' has shape [{string.Join(", ", t.shape)}] but '{InputIds}' has [{string.Join(", ", ids.shape)}]");
         }
+        if (ids.shape[0] == 0 || ids.shape[1] == 0)
+            throw new PoNetInputException(
+                $"{path}: tensor '{InputIds}' has shape [{string.Join(", ", ids.shape)}]: expected at least one sequence of at least one token");
         if (ids.shape[1] > config.MaxPositionEmbeddings)
             throw new PoNetInputException(
                 $"{path}: sequence length {ids.shape[1]} exceeds the model's max_position_embeddings = {config.MaxPositionEmbeddings}");
@@ -40,7 +43,16 @@ public static class InputFile
         CheckRange(path, TokenTypeIds, tensors[TokenTypeIds], 0, config.TypeVocabSize - 1, "type_vocab_size");
         var segments = tensors.GetValueOrDefault(SegmentIds);
         if (segments is not null)
-            Segments.Compact(segments, validate: true).Dispose(); // names the offending position
+        {
+            try
+            {
+                Segments.Compact(segments, validate: true).Dispose(); // names the offending position
+            }
+            catch (PoNetInputException e)
+            {
+                throw new PoNetInputException($"{path}: input.{e.Message}", e); // "input.segment_ids[r, c] = …"
+            }
+        }
         return new PoNetInputs(ids, tensors[AttentionMask], tensors[TokenTypeIds], segments);
     }
 

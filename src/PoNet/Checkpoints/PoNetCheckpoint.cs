@@ -9,8 +9,12 @@ namespace PoNet.Checkpoints;
 /// <summary>What a load did besides copying matching tensors.</summary>
 public sealed record LoadReport(string WeightsFile, IReadOnlyList<string> NewlyInitialized, IReadOnlyList<string> Ignored)
 {
+    /// <summary>Floating-point tensors stored in another float type (e.g. F16), converted to the parameter's: "key: from → to".</summary>
+    public IReadOnlyList<string> Converted { get; init; } = [];
+
     public override string ToString() =>
         $"loaded {WeightsFile}" +
+        (Converted.Count > 0 ? $"; converted to the model's dtype: {string.Join(", ", Converted)}" : "") +
         (NewlyInitialized.Count > 0 ? $"; newly initialised (not in the checkpoint): {string.Join(", ", NewlyInitialized)}" : "") +
         (Ignored.Count > 0 ? $"; ignored (not used by this model): {string.Join(", ", Ignored)}" : "");
 }
@@ -69,19 +73,50 @@ public static class PoNetCheckpoint
         {
             var path = Path.Combine(dir, index);
             if (!File.Exists(path)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(path));
-                var map = doc.RootElement.GetProperty("weight_map");
-                return map.EnumerateObject().Select(p => Path.Combine(dir, p.Value.GetString()!)).Distinct().ToList();
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                throw new PoNetInputException($"{path}: invalid shard index: expected {{\"weight_map\": {{key: file}}}}: {e.Message}", e);
-            }
+            return ShardFiles(dir, path);
         }
         throw new PoNetInputException(
             $"{dir}: no weights found: expected {SafeTensorsFile}, {PyTorchFile} or a *.index.json shard index");
+    }
+
+    /// <summary>The shard files an index names (HF layout: {"weight_map": {key: file}}), each checked.</summary>
+    static List<string> ShardFiles(string dir, string path)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException e)
+        {
+            throw new PoNetInputException($"{path}: invalid shard index: {e.Message}", e);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map)
+                || map.ValueKind != JsonValueKind.Object)
+                throw new PoNetInputException($"{path}: invalid shard index: expected {{\"weight_map\": {{key: file}}}}");
+            var files = new List<string>();
+            try
+            {
+                foreach (var entry in map.EnumerateObject())
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.String || entry.Value.GetString() is not { Length: > 0 } file)
+                        throw new PoNetInputException($"{path}: weight_map key '{entry.Name}' names the file {entry.Value.GetRawText()}, expected a file name");
+                    if (Path.IsPathRooted(file) || file.Split('/', '\\').Contains(".."))
+                        throw new PoNetInputException($"{path}: weight_map key '{entry.Name}' names '{file}', expected a file inside {dir}");
+                    var full = Path.Combine(dir, file);
+                    if (!files.Contains(full)) files.Add(full);
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new PoNetInputException($"{path}: invalid shard index: {e.Message}", e);
+            }
+            if (files.Count == 0)
+                throw new PoNetInputException($"{path}: the weight_map is empty: expected at least one key and its shard file");
+            return files;
+        }
     }
 
     /// <summary>Reads every tensor of one weights file (safetensors or PyTorch zip) on the CPU.</summary>
@@ -96,23 +131,108 @@ public static class PoNetCheckpoint
                 throw new PoNetInputException(
                     $"{path}: not a zip-format PyTorch checkpoint (PyTorch >= 1.6 writes zip files; re-save it with torch.save or convert it to safetensors)");
         }
+        using var stream = File.OpenRead(path);
         Hashtable table;
         try
         {
-            table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(path);
+            // Tensors are not materialised yet: their storage bounds are checked first, because
+            // PyBridge hands libtorch a view without checking that it lies inside its storage.
+            table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true, skipTensorRead: true);
         }
         catch (Exception e) when (e is not PoNetInputException)
         {
-            throw new PoNetInputException($"{path}: corrupt or truncated PyTorch checkpoint: {e.GetType().Name}: {e.Message}", e);
+            throw new PoNetInputException($"{path}: corrupt or truncated PyTorch checkpoint: {e.GetType().Name}: {FirstLine(e.Message)}", e);
         }
         var result = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry entry in table)
+        try
         {
-            if (entry.Value is not Tensor t)
-                throw new PoNetInputException($"{path}: entry '{entry.Key}' is not a tensor");
-            result[(string)entry.Key] = t;
+            foreach (DictionaryEntry entry in table)
+            {
+                if (entry.Key is not string key)
+                    throw new PoNetInputException($"{path}: state dict key {entry.Key} is a {entry.Key?.GetType().Name ?? "null"}, expected a string");
+                result[key] = PickledTensor.Read(path, key, entry.Value);
+            }
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
         }
         return result;
+    }
+
+    static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    /// <summary>
+    /// One tensor of a PyTorch zip checkpoint, as PyBridge's (internal) TensorConstructorArgs
+    /// describes it: dtype, storage stream, storage offset, shape and stride. Checked against the
+    /// storage's size before any byte goes to libtorch.
+    /// </summary>
+    static class PickledTensor
+    {
+        const string ArgsType = "TensorConstructorArgs";
+
+        public static Tensor Read(string path, string key, object? value)
+        {
+            var type = value?.GetType();
+            if (type?.Name != ArgsType)
+                throw new PoNetInputException($"{path}: entry '{key}' is a {type?.Name ?? "null"}, not a tensor");
+            T Get<T>(string name) => (T)type.GetProperty(name)!.GetValue(value)!;
+            var dtype = Get<ScalarType>("DType");
+            var data = Get<Stream>("Data");
+            long offset = Get<int>("StorageOffset");
+            var shape = Get<long[]>("Shape");
+            var stride = Get<long[]>("Stride");
+            string Where() => $"{path}: tensor '{key}' {dtype}[{string.Join(", ", shape)}] (stride [{string.Join(", ", stride)}], storage offset {offset})";
+            if (shape.Length != stride.Length || shape.Any(d => d < 0) || stride.Any(d => d < 0) || offset < 0)
+                throw new PoNetInputException($"{Where()}: invalid shape, stride or offset");
+            long elementSize = ElementSize(dtype);
+            if (elementSize == 0)
+                throw new PoNetInputException($"{Where()}: unsupported dtype");
+            long storageBytes;
+            try
+            {
+                storageBytes = data.Length;
+            }
+            catch (NotSupportedException)
+            {
+                throw new PoNetInputException($"{Where()}: the storage is compressed in the zip; PyTorch stores it uncompressed");
+            }
+            long storageElements = storageBytes / elementSize;
+            if (!shape.Contains(0))
+            {
+                // The last element the view touches must lie inside the storage (checked arithmetic).
+                long last = offset;
+                try
+                {
+                    for (int i = 0; i < shape.Length; i++) last = checked(last + (shape[i] - 1) * stride[i]);
+                }
+                catch (OverflowException)
+                {
+                    throw new PoNetInputException($"{Where()}: the view overflows");
+                }
+                if (last >= storageElements)
+                    throw new PoNetInputException($"{Where()}: reaches element {last} but the storage holds only {storageElements}");
+            }
+            try
+            {
+                return (Tensor)type.GetMethod("ReadTensorFromStream")!.Invoke(value, null)!;
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+            {
+                throw new PoNetInputException($"{Where()}: unreadable: {e.InnerException.GetType().Name}: {FirstLine(e.InnerException.Message)}", e.InnerException);
+            }
+        }
+
+        static long ElementSize(ScalarType t) => t switch
+        {
+            ScalarType.Float64 or ScalarType.Int64 or ScalarType.ComplexFloat32 => 8,
+            ScalarType.Float32 or ScalarType.Int32 => 4,
+            ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+            ScalarType.Int8 or ScalarType.Byte or ScalarType.Bool => 1,
+            ScalarType.ComplexFloat64 => 16,
+            _ => 0,
+        };
     }
 
     /// <summary>
@@ -181,9 +301,19 @@ public static class PoNetCheckpoint
 
         var missing = expected.Keys.Where(k => !file.ContainsKey(k)).ToList();
         var unexpected = file.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        var mistyped = new List<string>();
+        var converted = new List<string>();
         foreach (var key in expected.Keys.Intersect(file.Keys))
+        {
             if (!expected[key].shape.SequenceEqual(file[key].shape))
                 mismatched.Add($"{key}: checkpoint [{string.Join(", ", file[key].shape)}], model [{string.Join(", ", expected[key].shape)}]");
+            ScalarType stored = file[key].dtype, wanted = expected[key].dtype;
+            if (stored == wanted) continue;
+            // Float → float (F16, BF16, F64 weights) is a lossless-enough, reported conversion; an
+            // integer or bool tensor where the model has floats is a corrupt or foreign file.
+            if (is_floating_point(file[key]) && is_floating_point(expected[key])) converted.Add($"{key}: {stored} → {wanted}");
+            else mistyped.Add($"{key}: checkpoint {stored}, model {wanted}");
+        }
 
         string Head(string key) => key.StartsWith(prefix + "pooler.", StringComparison.Ordinal) ? prefix + "pooler"
             : key.StartsWith(prefix, StringComparison.Ordinal) ? family.Prefix
@@ -197,12 +327,13 @@ public static class PoNetCheckpoint
         var initialized = missing.Where(k => Head(k) != family.Prefix && !fileHeads.Contains(Head(k))).ToList();
         missing.RemoveAll(initialized.Contains);
 
-        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        if (missing.Count + unexpected.Count + mismatched.Count + mistyped.Count > 0)
         {
             var parts = new List<string>();
             if (missing.Count > 0) parts.Add($"missing keys ({missing.Count}): {string.Join(", ", missing)}");
             if (unexpected.Count > 0) parts.Add($"unexpected keys ({unexpected.Count}): {string.Join(", ", unexpected)}");
             if (mismatched.Count > 0) parts.Add($"mis-shaped keys ({mismatched.Count}): {string.Join("; ", mismatched)}");
+            if (mistyped.Count > 0) parts.Add($"keys of the wrong dtype ({mistyped.Count}): {string.Join("; ", mistyped)}");
             throw new PoNetInputException($"{sourceName} does not fit {model.Architecture}: {string.Join(". ", parts)}");
         }
 
@@ -212,7 +343,7 @@ public static class PoNetCheckpoint
                 if (file.TryGetValue(key, out var t))
                     target.copy_(t.to(target.dtype));
         }
-        return new LoadReport(sourceName, initialized, ignored);
+        return new LoadReport(sourceName, initialized, ignored) { Converted = converted };
     }
 
     /// <summary>

@@ -27,9 +27,21 @@ public static class SafeTensors
 
     static string DTypeName(ScalarType t) => DTypes.First(p => p.Value.type == t).Key;
 
-    /// <summary>Reads the header only: names, dtypes, shapes and byte ranges, all validated.</summary>
+    /// <summary>The reference reader's limit on the JSON header (safetensors MAX_HEADER_SIZE).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Reads the header only: names, dtypes, shapes and byte ranges, validated as the reference
+    /// reader does: strict UTF-8 JSON, no duplicate names, each tensor's byte count equal to its
+    /// shape × dtype size (without overflow), and the byte ranges tiling the data section exactly
+    /// (sorted by offset, each starting where the previous ends, the last ending at the end of the
+    /// file), so no byte is shared by two tensors and none is left unexplained.
+    /// </summary>
     public static (List<Entry> entries, Dictionary<string, string> metadata, long dataStart) ReadHeader(string path)
     {
+        if (Directory.Exists(path)) throw new PoNetInputException($"{path}: is a folder, expected a safetensors file");
         if (!File.Exists(path)) throw new PoNetInputException($"{path}: file not found");
         using var f = File.OpenRead(path);
         var length = f.Length;
@@ -37,61 +49,130 @@ public static class SafeTensors
         Span<byte> lenBytes = stackalloc byte[8];
         f.ReadExactly(lenBytes);
         var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(lenBytes);
-        if (headerLen == 0 || headerLen > 100_000_000 || (long)headerLen > length - 8)
-            throw new PoNetInputException($"{path}: not a safetensors file or truncated: header length {headerLen} but the file has {length} bytes");
+        if (headerLen == 0 || headerLen > MaxHeaderBytes || (long)headerLen > length - 8)
+            throw new PoNetInputException(
+                $"{path}: not a safetensors file or truncated: header length {headerLen} (limit {MaxHeaderBytes}) but the file has {length} bytes");
         var header = new byte[headerLen];
         f.ReadExactly(header);
-        JsonObject root;
         try
         {
-            root = JsonNode.Parse(header)?.AsObject() ?? throw new JsonException("header is null");
+            StrictUtf8.GetCharCount(header);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
+        catch (DecoderFallbackException e)
         {
-            throw new PoNetInputException($"{path}: corrupt safetensors header: {e.Message}", e);
+            throw new PoNetInputException($"{path}: header byte {8 + e.Index}: invalid UTF-8 in the JSON header", e);
         }
         long dataStart = 8 + (long)headerLen, dataLen = length - dataStart;
         var entries = new List<Entry>();
         var metadata = new Dictionary<string, string>();
-        foreach (var (name, node) in root)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string name = "";
+        try
         {
-            if (name == "__metadata__")
+            using var document = JsonDocument.Parse(header);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new PoNetInputException($"{path}: corrupt safetensors header: a JSON {Kind(document.RootElement)}, expected an object");
+            foreach (var property in document.RootElement.EnumerateObject())
             {
-                if (node is JsonObject meta)
-                    foreach (var (k, v) in meta) metadata[k] = v?.ToString() ?? "";
-                continue;
-            }
-            try
-            {
-                var obj = node!.AsObject();
-                var dtype = obj["dtype"]!.GetValue<string>();
-                if (!DTypes.TryGetValue(dtype, out var dt))
-                    throw new PoNetInputException($"{path}: tensor '{name}' has unsupported dtype {dtype}");
-                var shape = obj["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-                var offsets = obj["data_offsets"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-                    throw new PoNetInputException($"{path}: tensor '{name}' has invalid data_offsets [{string.Join(", ", offsets)}]");
-                long expected = shape.Aggregate(1L, (a, b) => a * b) * dt.size;
-                if (shape.Any(d => d < 0) || offsets[1] - offsets[0] != expected)
-                    throw new PoNetInputException(
-                        $"{path}: tensor '{name}' {dtype}[{string.Join(", ", shape)}] needs {expected} bytes but data_offsets span {offsets[1] - offsets[0]}");
-                if (offsets[1] > dataLen)
-                    throw new PoNetInputException(
-                        $"{path}: truncated: tensor '{name}' ends at byte {offsets[1]} of the data section, which has only {dataLen} bytes");
-                entries.Add(new Entry(name, dt.type, shape, offsets[0], offsets[1]));
-            }
-            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or JsonException)
-            {
-                throw new PoNetInputException($"{path}: tensor '{name}': malformed header entry: {e.Message}", e);
+                name = property.Name;
+                if (!seen.Add(name))
+                    throw new PoNetInputException($"{path}: header key '{name}' appears twice");
+                var node = property.Value;
+                if (name == "__metadata__")
+                {
+                    if (node.ValueKind != JsonValueKind.Object)
+                        throw new PoNetInputException($"{path}: '__metadata__' is a JSON {Kind(node)}, expected an object of strings");
+                    foreach (var item in node.EnumerateObject())
+                    {
+                        if (item.Value.ValueKind != JsonValueKind.String)
+                            throw new PoNetInputException($"{path}: '__metadata__.{item.Name}' is a JSON {Kind(item.Value)}, expected a string");
+                        if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
+                            throw new PoNetInputException($"{path}: '__metadata__.{item.Name}' appears twice");
+                    }
+                    continue;
+                }
+                entries.Add(ReadEntry(path, name, node, dataLen));
             }
         }
+        catch (JsonException e)
+        {
+            throw new PoNetInputException($"{path}: corrupt safetensors header: {e.Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A string escape that is no valid UTF-16 (a lone surrogate such as "\ud800").
+            throw new PoNetInputException($"{path}: corrupt safetensors header after key '{name}': {e.Message}", e);
+        }
+        CheckTiling(path, entries, dataLen);
         return (entries, metadata, dataStart);
+    }
+
+    static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+
+    static Entry ReadEntry(string path, string name, JsonElement node, long dataLen)
+    {
+        PoNetInputException Bad(string what) => new($"{path}: tensor '{name}': {what}");
+        if (node.ValueKind != JsonValueKind.Object)
+            throw Bad($"a JSON {Kind(node)}, expected {{\"dtype\", \"shape\", \"data_offsets\"}}");
+        if (!node.TryGetProperty("dtype", out var dtypeNode) || dtypeNode.ValueKind != JsonValueKind.String)
+            throw Bad("'dtype' is missing or not a string");
+        var dtype = dtypeNode.GetString()!;
+        if (!DTypes.TryGetValue(dtype, out var dt))
+            throw Bad($"unsupported dtype {dtype} (supported: {string.Join(", ", DTypes.Keys)})");
+        long[] Integers(string key)
+        {
+            if (!node.TryGetProperty(key, out var array) || array.ValueKind != JsonValueKind.Array)
+                throw Bad($"'{key}' is missing or not an array");
+            return array.EnumerateArray().Select(x =>
+                x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var v) && v >= 0 ? v
+                    : throw Bad($"'{key}' holds {x.GetRawText()}, expected integers >= 0")).ToArray();
+        }
+        var shape = Integers("shape");
+        var offsets = Integers("data_offsets");
+        if (offsets.Length != 2 || offsets[1] < offsets[0])
+            throw Bad($"invalid data_offsets [{string.Join(", ", offsets)}], expected [begin, end] with begin <= end");
+        // Checked product, bounded by the file: a shape whose byte count overflows or exceeds the data is refused.
+        long expected = shape.Contains(0) ? 0 : dt.size;
+        foreach (var d in shape)
+        {
+            if (expected != 0 && expected > dataLen / d)
+                throw Bad($"{dtype}[{string.Join(", ", shape)}] needs more bytes than the data section holds ({dataLen})");
+            expected *= d;
+        }
+        if (offsets[1] - offsets[0] != expected)
+            throw Bad($"{dtype}[{string.Join(", ", shape)}] needs {expected} bytes but data_offsets [{offsets[0]}, {offsets[1]}] span {offsets[1] - offsets[0]}");
+        if (offsets[1] > dataLen)
+            throw Bad($"truncated: ends at byte {offsets[1]} of the data section, which has only {dataLen} bytes");
+        return new Entry(name, dt.type, shape, offsets[0], offsets[1]);
+    }
+
+    static void CheckTiling(string path, List<Entry> entries, long dataLen)
+    {
+        long end = 0;
+        Entry? previous = null;
+        foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (e.Begin != end)
+                throw new PoNetInputException(e.Begin < end
+                    ? $"{path}: tensor '{e.Name}' data_offsets [{e.Begin}, {e.End}] overlap tensor '{previous!.Name}' [{previous.Begin}, {previous.End}]"
+                    : $"{path}: bytes {end}..{e.Begin} of the data section belong to no tensor (before '{e.Name}'); data_offsets must tile the data exactly");
+            end = e.End;
+            previous = e;
+        }
+        if (end != dataLen)
+            throw new PoNetInputException(
+                $"{path}: the tensors cover {end} bytes but the data section has {dataLen}; data_offsets must tile the data exactly");
     }
 
     /// <summary>Reads the named tensors (all when <paramref name="only"/> is null) as CPU tensors.</summary>
     public static Dictionary<string, Tensor> Load(string path, IReadOnlySet<string>? only = null)
     {
         var (entries, _, dataStart) = ReadHeader(path);
+        var wanted = entries.Where(e => only is null || only.Contains(e.Name)).ToList();
+        PoNet.Runtime.MemoryBudget.Check(path, $"{wanted.Count} tensors", wanted.Sum(e => (double)(e.End - e.Begin)));
+        foreach (var e in wanted)
+            if (e.End - e.Begin > Array.MaxLength)
+                throw new PoNetInputException($"{path}: tensor '{e.Name}' has {e.End - e.Begin} bytes; tensors over {Array.MaxLength} bytes are not supported");
         var result = new Dictionary<string, Tensor>();
         using var f = File.OpenRead(path);
         foreach (var e in entries)

@@ -26,14 +26,16 @@ public static class PositionEmbeddingTiling
         if (table.shape[0] != old)
             throw new PoNetInputException($"{key} has {table.shape[0]} rows but max_position_embeddings is {old}");
 
+        // Size limits and memory are checked before the table is tiled (--max-length 2000000000 is refused here).
+        var newConfig = config.Clone();
+        newConfig.MaxPositionEmbeddings = positions;
+        newConfig.Validate($"--max-length {positions}");
         var extended = new Dictionary<string, Tensor>(weights);
         int repeats = (positions + old - 1) / old;
         extended[key] = table.repeat(repeats, 1).narrow(0, 0, positions).contiguous();
         // The position_ids buffer (0..P−1) would no longer fit; loading ignores it anyway.
         extended.Remove("ponet.embeddings.position_ids");
         extended.Remove("embeddings.position_ids");
-        var newConfig = config.Clone();
-        newConfig.MaxPositionEmbeddings = positions;
         return (newConfig, extended);
     }
 }

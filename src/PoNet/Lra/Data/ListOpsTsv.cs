@@ -47,11 +47,23 @@ public static class ListOpsTsv
     {
         if (!File.Exists(path))
             throw new PoNetInputException($"{path}: no such ListOps file (expected {TrainFile}, {DevFile}, {TestFile} with a header '{Escape(Header)}')");
+        StrictUtf8.Check(path);
         var examples = new List<LraExample>();
         long lineNumber = 0;
         var tokens = new List<int>(ListOpsGenerator.MaxLength);
-        foreach (string line in File.ReadLines(path))
+        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        while (true)
         {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException)
+            {
+                throw PoNetInputException.AtLine(path, lineNumber + 1, "invalid UTF-8");
+            }
+            if (line is null) break;
             lineNumber++;
             if (lineNumber == 1)
             {
@@ -85,6 +97,8 @@ public static class ListOpsTsv
         }
         if (lineNumber == 0)
             throw PoNetInputException.AtLine(path, 1, $"the file is empty (expected the header '{Escape(Header)}')");
+        if (examples.Count == 0)
+            throw PoNetInputException.AtLine(path, lineNumber, "the header but no expressions: expected at least one 'Source<tab>Target' line");
         return examples;
     }
 

@@ -1,0 +1,2 @@
+namespace PoNet.Onnx;
+internal static class Placeholder { }

@@ -42,5 +42,6 @@ public static class Program
         FillMaskCommand.Create(),
         ClassifyCommand.Create(),
         EmbedCommand.Create(),
+        ExportCommand.Create(),
     ];
 }

@@ -1,2 +1,0 @@
-namespace PoNet.Onnx;
-internal static class Placeholder { }

@@ -99,13 +99,14 @@ public static class PoNetOnnxExporter
         // A head absent from the checkpoint would be exported with random weights: refuse (the base
         // export needs only the encoder, and drops a pooler the checkpoint lacks).
         var fresh = report.NewlyInitialized;
-        bool withPooler = head != OnnxHead.TokenClassification && !fresh.Any(k => k.StartsWith("ponet.pooler.", StringComparison.Ordinal));
+        var state = model.state_dict();
+        bool withPooler = state.ContainsKey("ponet.pooler.dense.weight") && !fresh.Any(k => k.StartsWith("ponet.pooler.", StringComparison.Ordinal));
         if (head != OnnxHead.Base && fresh.Count > 0)
             throw new PoNetInputException(
                 $"{modelDir}: cannot export --head {HeadName(head)}: the checkpoint has no weights for {string.Join(", ", fresh)}");
 
         var weights = new Dictionary<string, Tensor>();
-        foreach (var (k, v) in model.state_dict()) weights[k] = v.detach().to(ScalarType.Float32).contiguous();
+        foreach (var (k, v) in state) weights[k] = v.detach().to(ScalarType.Float32).contiguous();
         var builder = new GraphBuilder(config, weights);
         var outputs = builder.Build(head, withPooler);
 

@@ -43,5 +43,6 @@ public static class Program
         ClassifyCommand.Create(),
         EmbedCommand.Create(),
         ExportCommand.Create(),
+        OnnxBenchCommand.Create(),
     ];
 }

@@ -12,6 +12,8 @@ public sealed record PoNetOnnxOptions
     /// <summary>cpu (default), cuda, tensorrt, or any other provider name ONNX Runtime's package registers.</summary>
     public string ExecutionProvider { get; init; } = "cpu";
     public int DeviceId { get; init; }
+    /// <summary>When set, ONNX Runtime writes a per-operator profile (JSON) with this path prefix; see <see cref="PoNetOnnxModel.EndProfiling"/>.</summary>
+    public string? ProfilePrefix { get; init; }
 }
 
 /// <summary>What the exporter recorded about the model (metadata <c>ponet.*</c>).</summary>
@@ -64,6 +66,11 @@ public sealed class PoNetOnnxModel : IDisposable
         {
             if (threads < 1) throw new PoNetInputException($"--threads {threads}: expected >= 1");
             sessionOptions.IntraOpNumThreads = threads;
+        }
+        if (options.ProfilePrefix is { } prefix)
+        {
+            sessionOptions.ProfileOutputPathPrefix = prefix; // before EnableProfiling, which reads it
+            sessionOptions.EnableProfiling = true;
         }
         AddProvider(sessionOptions, options);
         InferenceSession session;
@@ -229,6 +236,9 @@ public sealed class PoNetOnnxModel : IDisposable
             }
         }
     }
+
+    /// <summary>Stops profiling (<see cref="PoNetOnnxOptions.ProfilePrefix"/>) and returns the profile file's path.</summary>
+    public string EndProfiling() => session.EndProfiling();
 
     public void Dispose() => session.Dispose();
 }

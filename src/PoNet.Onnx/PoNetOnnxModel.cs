@@ -14,6 +14,11 @@ public sealed record PoNetOnnxOptions
     public int DeviceId { get; init; }
     /// <summary>When set, ONNX Runtime writes a per-operator profile (JSON) with this path prefix; see <see cref="PoNetOnnxModel.EndProfiling"/>.</summary>
     public string? ProfilePrefix { get; init; }
+    /// <summary>
+    /// Whether idle intra-op threads spin (ONNX Runtime's default: yes). Spinning threads burn the cores
+    /// other processes need; on a shared machine false is much faster (as libtorch's OMP_WAIT_POLICY=PASSIVE).
+    /// </summary>
+    public bool? AllowSpinning { get; init; }
 }
 
 /// <summary>What the exporter recorded about the model (metadata <c>ponet.*</c>).</summary>
@@ -66,6 +71,11 @@ public sealed class PoNetOnnxModel : IDisposable
         {
             if (threads < 1) throw new PoNetInputException($"--threads {threads}: expected >= 1");
             sessionOptions.IntraOpNumThreads = threads;
+        }
+        if (options.AllowSpinning is bool spin)
+        {
+            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
+            sessionOptions.AddSessionConfigEntry("session.inter_op.allow_spinning", spin ? "1" : "0");
         }
         if (options.ProfilePrefix is { } prefix)
         {

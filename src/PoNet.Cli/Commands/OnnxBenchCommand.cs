@@ -19,7 +19,7 @@ namespace PoNet.Cli.Commands;
 internal static class OnnxBenchCommand
 {
     /// <summary>One measurement: a model shape, a runtime, a batch.</summary>
-    internal sealed record Cell(string Shape, string Runtime, int Batch, int Length, int Threads, int Repeats, string ModelDir, string? Profile);
+    internal sealed record Cell(string Shape, string Runtime, int Batch, int Length, int Threads, int Repeats, string ModelDir, string? Profile, bool Spin);
 
     internal sealed record CellResult(string Shape, string Runtime, int Batch, int Length, double Seconds, double TokensPerSecond,
         double PeakMb, double ModelMb, string? Profile);
@@ -48,9 +48,10 @@ internal static class OnnxBenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed forward passes per cell (median; after one warm-up)", DefaultValueFactory = _ => 3 };
         var maxTokens = new Option<long>("--max-tokens") { Description = "Skip base-shape cells with more tokens (batch × length) than this", DefaultValueFactory = _ => 4096 };
         var profile = new Option<bool>("--profile") { Description = "Also write ONNX Runtime's per-operator profile of every onnx cell and print the top operators" };
+        var spin = new Option<bool>("--spin") { Description = "Let ONNX Runtime's idle threads spin (its default; off here, as libtorch's threads sleep: OMP_WAIT_POLICY=PASSIVE)" };
         var cell = new Option<string?>("--cell") { Hidden = true, Description = "Internal: measure one cell given as JSON and print the result" };
         var command = new Command("bench-onnx", "Inference speed and peak memory: ONNX Runtime against libtorch on the same PoNet weights.");
-        foreach (var o in new Option[] { output, shapes, lengths, batches, runtimes, threads, repeats, maxTokens, profile, cell }) command.Options.Add(o);
+        foreach (var o in new Option[] { output, shapes, lengths, batches, runtimes, threads, repeats, maxTokens, profile, spin, cell }) command.Options.Add(o);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             if (parse.GetValue(cell) is { } json) return RunCell(JsonSerializer.Deserialize<Cell>(json)!);
@@ -78,7 +79,8 @@ internal static class OnnxBenchCommand
                         foreach (var runtime in runtimeList)
                         {
                             var spec = new Cell(shape, runtime, b, n, parse.GetValue(threads), parse.GetValue(repeats), modelDir,
-                                parse.GetValue(profile) && runtime == "onnx" ? Path.Combine(Path.GetFullPath(outDir), $"profile-{shape}-b{b}-n{n}") : null);
+                                parse.GetValue(profile) && runtime == "onnx" ? Path.Combine(Path.GetFullPath(outDir), $"profile-{shape}-b{b}-n{n}") : null,
+                                parse.GetValue(spin));
                             var result = RunChild(spec);
                             results.Add(result);
                             Console.WriteLine($"{shape} {runtime,-5} batch {b,2} N {n,5}: {result.Seconds:F4} s/forward, {result.TokensPerSecond:F0} tokens/s, " +
@@ -165,7 +167,7 @@ internal static class OnnxBenchCommand
         else
         {
             onnx = PoNetOnnxModel.Load(Path.Combine(c.ModelDir, "model.onnx"),
-                new PoNetOnnxOptions { Threads = c.Threads, ProfilePrefix = c.Profile });
+                new PoNetOnnxOptions { Threads = c.Threads, ProfilePrefix = c.Profile, AllowSpinning = c.Spin });
             var batch = new PoNetOnnxBatch(c.Batch, c.Length, ids, mask, types);
             forward = () =>
             {

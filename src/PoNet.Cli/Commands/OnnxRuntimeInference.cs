@@ -25,7 +25,7 @@ internal static class OnnxRuntimeInference
     public static bool IsOnnx(ParseResult parse, Option<string> runtime) => parse.GetValue(runtime) == "onnx";
 
     public static PoNetOnnxPipeline Load(string model, string? vocab, int? threads, string provider, int? maxLength = null) =>
-        PoNetOnnxPipeline.Load(model, vocab, new PoNetOnnxOptions { Threads = threads, ExecutionProvider = provider }, maxLength);
+        PoNetOnnxPipeline.Load(model, vocab, new PoNetOnnxOptions { Threads = threads, ExecutionProvider = provider, AllowSpinning = false }, maxLength);
 
     public static List<TextInput> Texts(IEnumerable<TextExample> examples) => examples.Select(e => new TextInput(e.Text, e.TextPair)).ToList();
 

@@ -223,5 +223,9 @@ public class OnnxExportTests
         Assert.Contains("input 'token_type_ids': rank 3 [1, 3, 1]", Error(() => model.Run([ids, mask, rank3])));
         Assert.Contains("input 'token_type_ids' is missing", Error(() => model.Run([ids, mask])));
         Assert.Equal([1, 3, 1000], model.Run([ids, mask, types])["logits"].Dims);
+
+        // An execution provider this ONNX Runtime package does not have.
+        Assert.Contains("execution provider 'bogus' is not available",
+            Error(() => PoNetOnnxModel.Load(OnnxGoldenTests.Exported("cfgB", "pretraining"), new PoNetOnnxOptions { ExecutionProvider = "bogus" })));
     }
 }

@@ -15,6 +15,31 @@ internal sealed class OnnxGraph
 
     public GraphProto Graph { get; } = new() { Name = "ponet" };
 
+    /// <summary>Where nodes go: the main graph, or the body being built by <see cref="Subgraph"/>.</summary>
+    GraphProto current;
+
+    public OnnxGraph() => current = Graph;
+
+    /// <summary>
+    /// Builds a subgraph (a Loop body): nodes added inside <paramref name="build"/> go to it; constants
+    /// and weights stay in the main graph, which the body sees as outer scope.
+    /// </summary>
+    public GraphProto Subgraph(string name, Action<GraphProto> build)
+    {
+        var saved = current;
+        var sub = new GraphProto { Name = Fresh(name) };
+        current = sub;
+        try
+        {
+            build(sub);
+        }
+        finally
+        {
+            current = saved;
+        }
+        return sub;
+    }
+
     /// <summary>Total bytes of float weights added with <see cref="Weight"/>.</summary>
     public long WeightBytes { get; private set; }
 
@@ -37,7 +62,7 @@ internal sealed class OnnxGraph
         var outs = Enumerable.Range(0, outputs).Select(i => outputs == 1 ? nodeName : $"{nodeName}:{i}").ToArray();
         node.Output.AddRange(outs);
         node.Attribute.AddRange(attributes);
-        Graph.Node.Add(node);
+        current.Node.Add(node);
         return outs;
     }
 
@@ -48,7 +73,7 @@ internal sealed class OnnxGraph
         node.Input.AddRange(inputs);
         node.Output.Add(output);
         node.Attribute.AddRange(attributes);
-        Graph.Node.Add(node);
+        current.Node.Add(node);
     }
 
     readonly HashSet<string> weightNames = [];
@@ -113,6 +138,16 @@ internal sealed class OnnxGraph
         a.Ints.AddRange(values);
         return a;
     }
+
+    public static AttributeProto Attr(string name, GraphProto graph) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = graph };
+
+    /// <summary>A tensor value of element type <paramref name="type"/> whose shape is left to the runtime (Loop bodies).</summary>
+    public static ValueInfoProto AnyShape(string name, TensorProto.Types.DataType type) => new()
+    {
+        Name = name,
+        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type } },
+    };
 
     /// <summary>A tensor value (input or output) of element type <paramref name="type"/> and symbolic or fixed dims.</summary>
     public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params object[] dims)

@@ -24,8 +24,18 @@ public enum OnnxHead
     TokenClassification,
 }
 
+/// <summary>How the segmented max scan of segment max-pooling is laid out in the graph.</summary>
+public enum SegmentScan
+{
+    /// <summary>A Loop of ⌈log2 longest segment⌉ steps, computed per batch (one step for LRA's chunks of 2).</summary>
+    Loop,
+    /// <summary>⌈log2 max_position_embeddings⌉ steps written out: no control flow, the same work for every batch.</summary>
+    Unrolled,
+}
+
 public sealed record OnnxExportOptions
 {
+    public SegmentScan SegmentScan { get; init; } = SegmentScan.Loop;
     /// <summary>null: the head of the checkpoint's <c>architectures</c> (base when it names none).</summary>
     public OnnxHead? Head { get; init; }
     public int Opset { get; init; } = PoNetOnnxExporter.DefaultOpset;
@@ -107,7 +117,7 @@ public static class PoNetOnnxExporter
 
         var weights = new Dictionary<string, Tensor>();
         foreach (var (k, v) in state) weights[k] = v.detach().to(ScalarType.Float32).contiguous();
-        var builder = new GraphBuilder(config, weights);
+        var builder = new GraphBuilder(config, weights, options.SegmentScan);
         var outputs = builder.Build(head, withPooler);
 
         var onnx = new ModelProto
@@ -126,7 +136,8 @@ public static class PoNetOnnxExporter
         Meta("ponet.head", HeadName(head));
         Meta("ponet.config", config.ToJson());
         Meta("ponet.outputs", string.Join(",", outputs));
-        Meta("ponet.segment_scan_steps", builder.ScanSteps.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Meta("ponet.segment_scan", options.SegmentScan == SegmentScan.Loop ? "loop"
+            : "unrolled:" + builder.ScanSteps.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         var full = Path.GetFullPath(output);
         if (Directory.Exists(full)) throw new PoNetInputException($"{output}: is a folder; expected the path of the .onnx file to write");
@@ -195,8 +206,9 @@ public static class PoNetOnnxExporter
     }
 
     /// <summary>The graph of PONET.md §1–3 over the state dict's tensors.</summary>
-    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights)
+    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan)
     {
+        string segments = "", tripCount = "", length = "";
         public OnnxGraph Graph { get; } = new();
         public int ScanSteps { get; private set; }
         readonly int d = config.HiddenSize, heads = config.NumAttentionHeads, dh = config.HiddenSize / config.NumAttentionHeads;
@@ -268,7 +280,7 @@ public static class PoNetOnnxExporter
             g.Initializer.Add(defaultSeg);
 
             var shape = Graph.Node("Shape", ["input_ids"]);
-            var length = Graph.Node("Slice", [shape, Graph.Int64(1), Graph.Int64(2), Graph.Int64(0)], "sequence_length"); // [1]
+            length = Graph.Node("Slice", [shape, Graph.Int64(1), Graph.Int64(2), Graph.Int64(0)], "sequence_length"); // [1]
 
             // Masks (PONET.md §1): valid, the additive −10000 score mask, the valid count.
             var valid2 = Graph.Node("Not", [Graph.Node("Equal", ["attention_mask", Graph.Int64Scalar(0)])], "valid");
@@ -292,7 +304,7 @@ public static class PoNetOnnxExporter
             // The first position always "changes" (its left neighbour is the fill): harmless, a constant per row.
             var given = Graph.Node("CumSum", [changedI, Graph.Int64Scalar(1)], "given_segments");
             var fed = Graph.Node("Greater", [Graph.Node("Size", ["segment_ids"]), Graph.Int64Scalar(1)], "segment_ids_fed");
-            var segments = Where(fed, given, derived);
+            segments = Where(fed, given, derived);
 
             if (config.ClsGSepG)
             {
@@ -305,12 +317,16 @@ public static class PoNetOnnxExporter
             var zero = Graph.Float(0f);
             var negInf = Graph.Float(float.NegativeInfinity);
             var noSegment = Graph.Int64Scalar(-1);
-            for (long s = 1; s < config.MaxPositionEmbeddings; s *= 2)
+            if (scan == SegmentScan.Unrolled)
             {
-                string Gate(long shift) => Unsqueeze(Where(Graph.Node("Equal", [segments, Shift(segments, shift, noSegment, 2, length)]), zero, negInf), 2);
-                gates.Add((s, Gate(s), Gate(-s)));
+                for (long s = 1; s < config.MaxPositionEmbeddings; s *= 2)
+                {
+                    string Gate(long shift) => Unsqueeze(Where(Graph.Node("Equal", [segments, Shift(segments, shift, noSegment, 2, length)]), zero, negInf), 2);
+                    gates.Add((s, Gate(s), Gate(-s)));
+                }
+                ScanSteps = gates.Count;
             }
-            ScanSteps = gates.Count;
+            else tripCount = ScanTripCount();
 
             // Embeddings (§3).
             var positions = Graph.Node("Range", [Graph.Int64Scalar(0), Graph.Node("Squeeze", [length, Graph.Int64(0)]), Graph.Int64Scalar(1)], "positions");
@@ -354,6 +370,67 @@ public static class PoNetOnnxExporter
             return outputs;
         }
 
+        /// <summary>
+        /// ⌈log2 L⌉ for the longest segment L of the batch: the boundary positions sorted (TopK, descending),
+        /// each segment's length the gap to the next boundary (or to N).
+        /// </summary>
+        string ScanTripCount()
+        {
+            var boundary = Graph.Node("Not", [Graph.Node("Equal", [segments, Shift(segments, 1, Graph.Int64Scalar(-1), 2, length)])]);
+            var n = Graph.Node("Squeeze", [length, Graph.Int64(0)]);
+            var positions = Graph.Node("Cast", [Graph.Node("Range", [Graph.Int64Scalar(0), n, Graph.Int64Scalar(1)])], null,
+                OnnxGraph.Attr("to", (long)DataType.Float));
+            var starts = Where(boundary, positions, Graph.Float(-1f));                                             // [B,N]
+            var sorted = Graph.Nodes("TopK", [starts, length], 2, null, OnnxGraph.Attr("axis", 1L),
+                OnnxGraph.Attr("largest", 1L), OnnxGraph.Attr("sorted", 1L))[0];                                    // descending
+            var nF = Graph.Node("Cast", [n], null, OnnxGraph.Attr("to", (long)DataType.Float));
+            var next = Shift(sorted, 1, nF, 2, length);                                                             // the next start, or N
+            var lengths = Where(Graph.Node("Less", [sorted, Graph.Float(0f)]), Graph.Float(0f), Graph.Node("Sub", [next, sorted]));
+            var longest = Graph.Node("Max", [Graph.Node("ReduceMax", [lengths], null, OnnxGraph.Attr("keepdims", 0L)), Graph.Float(1f)]);
+            // log2 of a power of two may land a hair above the integer: take 1e-3 off before Ceil (never a step too few).
+            var log2 = Graph.Node("Div", [Graph.Node("Log", [longest]), Graph.Float(MathF.Log(2f))]);
+            var steps = Graph.Node("Ceil", [Graph.Node("Sub", [log2, Graph.Float(1e-3f)])]);
+            return Graph.Node("Cast", [Graph.Node("Max", [steps, Graph.Float(0f)])], "scan_steps", OnnxGraph.Attr("to", (long)DataType.Int64));
+        }
+
+        /// <summary>The segmented max scan as a Loop: each step doubles the shift; prefix (left) and suffix (right) maxima.</summary>
+        (string prefix, string suffix) ScanLoop(string s0)
+        {
+            var body = Graph.Subgraph("segment_scan", g =>
+            {
+                g.Input.Add(OnnxGraph.Value("scan_iter", DataType.Int64));
+                g.Input.Add(OnnxGraph.Value("scan_cond", DataType.Bool));
+                g.Input.Add(OnnxGraph.AnyShape("scan_shift", DataType.Int64));
+                g.Input.Add(OnnxGraph.AnyShape("scan_prefix", DataType.Float));
+                g.Input.Add(OnnxGraph.AnyShape("scan_suffix", DataType.Float));
+                var shift = "scan_shift";                                                                  // [1]
+                var zero1 = Graph.Int64(0);
+                var negInf = Graph.Float(float.NegativeInfinity);
+                string Pads(params string[] parts) => Graph.Node("Concat", parts, null, OnnxGraph.Attr("axis", 0L));
+                string Gate(string shiftedKeys) =>
+                    Unsqueeze(Where(Graph.Node("Equal", [segments, shiftedKeys]), Graph.Float(0f), negInf), 2);
+                var end = Graph.Node("Add", [length, shift]);
+                // Left neighbours at distance s: pad s in front, keep the first N.
+                var keysLeft = Graph.Node("Slice", [Graph.Node("Pad", [segments, Pads(zero1, shift, Graph.Int64(0, 0)), Graph.Int64Scalar(-1)]), Graph.Int64(0), length, Graph.Int64(1)]);
+                var left = Graph.Node("Slice", [Graph.Node("Pad", ["scan_prefix", Pads(zero1, shift, Graph.Int64(0, 0, 0, 0)), negInf]), Graph.Int64(0), length, Graph.Int64(1)]);
+                var prefix = Graph.Node("Max", ["scan_prefix", Graph.Node("Add", [left, Gate(keysLeft)])]);
+                // Right neighbours: pad s behind, drop the first s.
+                var keysRight = Graph.Node("Slice", [Graph.Node("Pad", [segments, Pads(Graph.Int64(0, 0, 0), shift), Graph.Int64Scalar(-1)]), shift, end, Graph.Int64(1)]);
+                var right = Graph.Node("Slice", [Graph.Node("Pad", ["scan_suffix", Pads(Graph.Int64(0, 0, 0, 0), shift, zero1), negInf]), shift, end, Graph.Int64(1)]);
+                var suffix = Graph.Node("Max", ["scan_suffix", Graph.Node("Add", [right, Gate(keysRight)])]);
+                Graph.NamedNode("Identity", ["scan_cond"], "scan_cond_out");
+                Graph.NamedNode("Mul", [shift, Graph.Int64(2)], "scan_shift_out");
+                Graph.NamedNode("Identity", [prefix], "scan_prefix_out");
+                Graph.NamedNode("Identity", [suffix], "scan_suffix_out");
+                g.Output.Add(OnnxGraph.Value("scan_cond_out", DataType.Bool));
+                g.Output.Add(OnnxGraph.AnyShape("scan_shift_out", DataType.Int64));
+                g.Output.Add(OnnxGraph.AnyShape("scan_prefix_out", DataType.Float));
+                g.Output.Add(OnnxGraph.AnyShape("scan_suffix_out", DataType.Float));
+            });
+            var outs = Graph.Nodes("Loop", [tripCount, "", Graph.Int64(1), s0, s0], 3, "segment_scan_loop", OnnxGraph.Attr("body", body));
+            return (outs[1], outs[2]);
+        }
+
         string MlmLogits(string x)
         {
             var h = LayerNorm(Gelu(Linear(x, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm");
@@ -379,6 +456,7 @@ public static class PoNetOnnxExporter
             var s0 = Where(valid3, segment, Graph.Float(-10000f));
             string prefixMax = s0, suffixMax = s0;
             var negInf = Graph.Float(float.NegativeInfinity);
+            if (scan == SegmentScan.Loop) (prefixMax, suffixMax) = ScanLoop(s0);
             foreach (var (shift, forwardGate, backwardGate) in gates)
             {
                 prefixMax = Graph.Node("Max", [prefixMax, Graph.Node("Add", [Shift(prefixMax, shift, negInf, 3, length), forwardGate])]);

@@ -93,6 +93,25 @@ public class OnnxExportTests
         // The same batch at batch size 1 and a longer length: both axes are dynamic.
         var one = OddBatch(1000, b: 1, n: 300, seed: 9);
         AssertSameAsTorch(model, OnnxGoldenTests.Exported("cfgB", "pretraining"), one, "pretraining");
+        foreach (var batch in new[] { inputs, one })
+            AssertSameAsTorch(model, OnnxGoldenTests.Exported("cfgB", "pretraining", SegmentScan.Unrolled), batch, "pretraining (unrolled scan)");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void SegmentsOfEveryLengthNeedNoMoreScanStepsThanTheLoopRuns(int segmentLength)
+    {
+        // Fixed chunks (as LRA's) of one length: the Loop runs ⌈log2 length⌉ steps, the least that covers a segment.
+        var (model, _) = PoNetCheckpoint.Load(Golden.Dir("cfgB"), c => new PoNetForPreTraining(c));
+        var inputs = OddBatch(1000, n: 130);
+        long n = inputs.InputIds.shape[1];
+        var chunks = tensor(Enumerable.Range(0, 4).SelectMany(_ => Enumerable.Range(0, (int)n).Select(c => (long)(c / segmentLength))).ToArray(), [4, n]);
+        AssertSameAsTorch(model, OnnxGoldenTests.Exported("cfgB", "pretraining"), inputs with { SegmentIds = chunks }, $"chunks of {segmentLength}");
     }
 
     [Fact]

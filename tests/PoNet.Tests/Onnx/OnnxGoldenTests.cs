@@ -16,28 +16,32 @@ public class OnnxGoldenTests
     static readonly Dictionary<string, string> Exports = [];
     static readonly Lock ExportLock = new();
 
-    internal static string Exported(string cfg, string head)
+    internal static string Exported(string cfg, string head, SegmentScan scan = SegmentScan.Loop)
     {
         lock (ExportLock)
         {
-            var key = cfg + "/" + head;
+            var key = cfg + "/" + head + "/" + scan;
             if (Exports.TryGetValue(key, out var path)) return path;
             var dir = Directory.CreateTempSubdirectory("ponet-onnx-").FullName;
             var source = head == "seqcls" ? Path.Combine(Golden.Dir(cfg), "seqcls") : Golden.Dir(cfg);
             path = Path.Combine(dir, "model.onnx");
-            PoNetOnnxExporter.Export(source, path, new OnnxExportOptions { Head = PoNetOnnxExporter.ParseHead(head) });
+            PoNetOnnxExporter.Export(source, path, new OnnxExportOptions { Head = PoNetOnnxExporter.ParseHead(head), SegmentScan = scan });
             Exports[key] = path;
             return path;
         }
     }
 
-    public static TheoryData<string, string, string> Batches()
+    /// <summary>Every batch of both configs and both heads with the Loop scan (the default); the unrolled scan on the pre-training head.</summary>
+    public static TheoryData<string, string, string, SegmentScan> Batches()
     {
-        var data = new TheoryData<string, string, string>();
+        var data = new TheoryData<string, string, string, SegmentScan>();
         foreach (var cfg in new[] { "cfgA", "cfgB" })
             foreach (var b in new[] { "b0", "b1", "b2", "b3", "b4" })
+            {
                 foreach (var head in new[] { "pretraining", "seqcls" })
-                    data.Add(cfg, b, head);
+                    data.Add(cfg, b, head, SegmentScan.Loop);
+                data.Add(cfg, b, "pretraining", SegmentScan.Unrolled);
+            }
         return data;
     }
 
@@ -52,9 +56,9 @@ public class OnnxGoldenTests
 
     [Theory]
     [MemberData(nameof(Batches))]
-    public void OnnxRuntimeOutputsMatchReference(string cfg, string batchName, string head)
+    public void OnnxRuntimeOutputsMatchReference(string cfg, string batchName, string head, SegmentScan scan)
     {
-        using var session = new InferenceSession(Exported(cfg, head));
+        using var session = new InferenceSession(Exported(cfg, head, scan));
         var batch = Golden.Read(Golden.Batch(cfg, batchName));
         var inputs = new List<NamedOnnxValue>
         {

@@ -13,8 +13,13 @@ internal static class ExportCommand
         var head = new Option<string?>("--head") { Description = "base, pretraining, maskedlm, seqcls or tokencls (default: the checkpoint's architecture)" };
         head.AcceptOnlyFromAmong("base", "pretraining", "maskedlm", "seqcls", "tokencls");
         var opset = new Option<int>("--opset") { Description = $"ONNX opset, {PoNetOnnxExporter.MinOpset} to {PoNetOnnxExporter.MaxOpset}", DefaultValueFactory = _ => PoNetOnnxExporter.DefaultOpset };
+        var scan = new Option<string>("--segment-scan")
+        {
+            Description = "loop: ⌈log2 longest segment⌉ steps per batch (default); unrolled: ⌈log2 max positions⌉ steps, no control flow",
+            DefaultValueFactory = _ => "loop",
+        }.AcceptOnlyFromAmong("loop", "unrolled");
         var onnx = new Command("onnx", "Export a PoNet checkpoint to ONNX (inputs input_ids, attention_mask, token_type_ids [, segment_ids]; outputs as HF Optimum names them).");
-        foreach (var option in new Option[] { model, output, head, opset }) onnx.Options.Add(option);
+        foreach (var option in new Option[] { model, output, head, opset, scan }) onnx.Options.Add(option);
         onnx.SetAction(parse => ExitCodes.Run(() =>
         {
             var headName = parse.GetValue(head);
@@ -22,6 +27,7 @@ internal static class ExportCommand
             {
                 Head = headName is null ? null : PoNetOnnxExporter.ParseHead(headName),
                 Opset = parse.GetValue(opset),
+                SegmentScan = parse.GetValue(scan) == "unrolled" ? SegmentScan.Unrolled : SegmentScan.Loop,
             });
             Console.Error.WriteLine(
                 $"ponet export onnx: {result.ModelPath} (--head {PoNetOnnxExporter.HeadName(result.Head)}, opset {parse.GetValue(opset)}, " +

@@ -43,7 +43,7 @@ internal static class OnnxBenchCommand
         var shapes = new Option<string>("--shapes") { Description = "base (768 wide, 12 layers) and/or lra (64 wide, 2 layers)", DefaultValueFactory = _ => "base,lra" };
         var lengths = new Option<string>("--lengths") { Description = "Sequence lengths", DefaultValueFactory = _ => "128,512,4096" };
         var batches = new Option<string>("--batch-sizes") { Description = "Batch sizes", DefaultValueFactory = _ => "1,32" };
-        var runtimes = new Option<string>("--runtimes") { Description = "torch and/or onnx", DefaultValueFactory = _ => "torch,onnx" };
+        var runtimes = new Option<string>("--runtimes") { Description = "torch, onnx (Loop scan) and/or onnx-unrolled (unrolled scan)", DefaultValueFactory = _ => "torch,onnx,onnx-unrolled" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads for both runtimes", DefaultValueFactory = _ => Environment.ProcessorCount };
         var repeats = new Option<int>("--repeats") { Description = "Timed forward passes per cell (median; after one warm-up)", DefaultValueFactory = _ => 3 };
         var maxTokens = new Option<long>("--max-tokens") { Description = "Skip base-shape cells with more tokens (batch × length) than this", DefaultValueFactory = _ => 4096 };
@@ -62,7 +62,7 @@ internal static class OnnxBenchCommand
             var batchList = Ints(parse.GetValue(batches)!, "--batch-sizes");
             var runtimeList = parse.GetValue(runtimes)!.Split(',', StringSplitOptions.RemoveEmptyEntries);
             foreach (var r in runtimeList)
-                if (r is not ("torch" or "onnx")) throw new PoNetInputException($"--runtimes '{r}': expected torch or onnx");
+                if (r is not ("torch" or "onnx" or "onnx-unrolled")) throw new PoNetInputException($"--runtimes '{r}': expected torch, onnx or onnx-unrolled");
             var results = new List<CellResult>();
             var skipped = new List<string>();
             foreach (var shape in parse.GetValue(shapes)!.Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -79,7 +79,7 @@ internal static class OnnxBenchCommand
                         foreach (var runtime in runtimeList)
                         {
                             var spec = new Cell(shape, runtime, b, n, parse.GetValue(threads), parse.GetValue(repeats), modelDir,
-                                parse.GetValue(profile) && runtime == "onnx" ? Path.Combine(Path.GetFullPath(outDir), $"profile-{shape}-b{b}-n{n}") : null,
+                                parse.GetValue(profile) && runtime != "torch" ? Path.Combine(Path.GetFullPath(outDir), $"profile-{runtime}-{shape}-b{b}-n{n}") : null,
                                 parse.GetValue(spin));
                             var result = RunChild(spec);
                             results.Add(result);
@@ -103,11 +103,14 @@ internal static class OnnxBenchCommand
     static string Prepare(string outDir, string shape, int maxLength)
     {
         var dir = Path.GetFullPath(Path.Combine(outDir, $"model-{shape}-{maxLength}"));
-        if (File.Exists(Path.Combine(dir, "model.onnx"))) return dir;
-        torch.manual_seed(1);
-        var model = new PoNetForPreTraining(Config(shape, maxLength));
-        PoNetCheckpoint.Save(model, dir);
-        PoNetOnnxExporter.Export(dir, Path.Combine(dir, "model.onnx"), new OnnxExportOptions { Head = OnnxHead.Base });
+        if (!File.Exists(Path.Combine(dir, PoNetCheckpoint.ConfigFile)))
+        {
+            torch.manual_seed(1);
+            PoNetCheckpoint.Save(new PoNetForPreTraining(Config(shape, maxLength)), dir);
+        }
+        foreach (var (file, scan) in new[] { ("model.onnx", SegmentScan.Loop), ("model-unrolled.onnx", SegmentScan.Unrolled) })
+            if (!File.Exists(Path.Combine(dir, file)))
+                PoNetOnnxExporter.Export(dir, Path.Combine(dir, file), new OnnxExportOptions { Head = OnnxHead.Base, SegmentScan = scan });
         return dir;
     }
 
@@ -144,6 +147,14 @@ internal static class OnnxBenchCommand
                 ids[r * n + t] = t == 0 ? config.ClsTokenId : t == n - 1 || t == n / 2 ? config.SepTokenId : rng.Next(config.SepTokenId + 2, config.VocabSize);
         var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
         var types = new long[ids.Length];
+        // The LRA shape gets LRA's segments (PONET.md §6, the Text task: segment_num 4096, chunks of
+        // N / 4096 + 1 positions); the base shape derives them from [CLS]/[SEP] (two halves).
+        long[]? segments = null;
+        if (c.Shape == "lra")
+        {
+            long chunk = n / 4096 + 1;
+            segments = Enumerable.Range(0, (int)(b * n)).Select(i => i % n / chunk).ToArray();
+        }
         double baseline = NativeMemory.ResidentMegabytes() ?? 0;
         Func<double> forward;
         string? profileSummary = null;
@@ -153,7 +164,8 @@ internal static class OnnxBenchCommand
             torch.set_num_threads(c.Threads);
             var (model, _) = PoNetCheckpoint.Load(c.ModelDir, cfg => new PoNetForPreTraining(cfg));
             model.eval();
-            var inputs = new PoNetInputs(tensor(ids, [b, n]), tensor(mask, [b, n]), tensor(types, [b, n]));
+            var inputs = new PoNetInputs(tensor(ids, [b, n]), tensor(mask, [b, n]), tensor(types, [b, n]),
+                segments is null ? null : tensor(segments, [b, n]));
             forward = () =>
             {
                 using var scope = NewDisposeScope();
@@ -166,9 +178,9 @@ internal static class OnnxBenchCommand
         }
         else
         {
-            onnx = PoNetOnnxModel.Load(Path.Combine(c.ModelDir, "model.onnx"),
+            onnx = PoNetOnnxModel.Load(Path.Combine(c.ModelDir, c.Runtime == "onnx-unrolled" ? "model-unrolled.onnx" : "model.onnx"),
                 new PoNetOnnxOptions { Threads = c.Threads, ProfilePrefix = c.Profile, AllowSpinning = c.Spin });
-            var batch = new PoNetOnnxBatch(c.Batch, c.Length, ids, mask, types);
+            var batch = new PoNetOnnxBatch(c.Batch, c.Length, ids, mask, types, segments);
             forward = () =>
             {
                 var sw = Stopwatch.StartNew();
@@ -209,15 +221,16 @@ internal static class OnnxBenchCommand
     static string Table(List<CellResult> results, List<string> skipped)
     {
         var text = new StringBuilder();
-        text.AppendLine("| shape | batch | N | libtorch s/forward | ONNX Runtime s/forward | ORT ÷ libtorch speed | libtorch peak MB | ORT peak MB |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| shape | batch | N | libtorch s/forward | ORT (Loop scan) s/forward | ORT (unrolled scan) s/forward | ORT Loop ÷ libtorch speed | libtorch peak MB | ORT Loop peak MB | ORT unrolled peak MB |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in results.GroupBy(r => (r.Shape, r.Batch, r.Length)))
         {
             var t = g.FirstOrDefault(r => r.Runtime == "torch");
             var o = g.FirstOrDefault(r => r.Runtime == "onnx");
+            var u = g.FirstOrDefault(r => r.Runtime == "onnx-unrolled");
             string F(double? v, string f) => v is double x ? x.ToString(f, CultureInfo.InvariantCulture) : "–";
-            text.AppendLine($"| {g.Key.Shape} | {g.Key.Batch} | {g.Key.Length} | {F(t?.Seconds, "F4")} | {F(o?.Seconds, "F4")} | " +
-                            $"{(t is not null && o is not null ? F(t.Seconds / o.Seconds, "F2") + "×" : "–")} | {F(t?.PeakMb, "F0")} | {F(o?.PeakMb, "F0")} |");
+            text.AppendLine($"| {g.Key.Shape} | {g.Key.Batch} | {g.Key.Length} | {F(t?.Seconds, "F4")} | {F(o?.Seconds, "F4")} | {F(u?.Seconds, "F4")} | " +
+                            $"{(t is not null && o is not null ? F(t.Seconds / o.Seconds, "F2") + "×" : "–")} | {F(t?.PeakMb, "F0")} | {F(o?.PeakMb, "F0")} | {F(u?.PeakMb, "F0")} |");
         }
         foreach (var s in skipped) text.AppendLine($"skipped: {s}");
         return text.ToString();

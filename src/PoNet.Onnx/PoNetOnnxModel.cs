@@ -51,6 +51,10 @@ public sealed class PoNetOnnxModel : IDisposable
     public string Path { get; }
     public PoNetOnnxInfo Info { get; }
 
+    /// <summary>Whether the graph takes segment_ids: required (a proper input), optional (an overridable initializer) or not at all.</summary>
+    public bool SegmentIdsRequired => session.InputMetadata.ContainsKey("segment_ids");
+    public bool SegmentIdsAccepted => SegmentIdsRequired || session.OverridableInitializerMetadata.ContainsKey("segment_ids");
+
     PoNetOnnxModel(string path, InferenceSession session, PoNetOnnxInfo info)
     {
         Path = path;
@@ -220,6 +224,10 @@ public sealed class PoNetOnnxModel : IDisposable
         }
         foreach (var required in InputNames.Take(3))
             if (!seen.Contains(required)) throw new PoNetInputException($"input '{required}' is missing");
+        if (SegmentIdsRequired && !seen.Contains("segment_ids"))
+            throw new PoNetInputException($"input 'segment_ids' is missing ({Path} was exported with --segment-ids required)");
+        if (!SegmentIdsAccepted && seen.Contains("segment_ids"))
+            throw new PoNetInputException($"input 'segment_ids': {Path} was exported with --segment-ids none and derives segments from [CLS]/[SEP]");
         if (shape![0] < 1 || shape[1] < 1) throw new PoNetInputException($"inputs of shape [{shape[0]}, {shape[1]}]: expected at least one row of at least one token");
         if (shape[1] > Info.MaxLength)
             throw new PoNetInputException($"sequence length {shape[1]} exceeds the model's max_position_embeddings = {Info.MaxLength}");

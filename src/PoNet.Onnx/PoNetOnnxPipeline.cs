@@ -40,6 +40,9 @@ public sealed class PoNetOnnxPipeline : IDisposable
         if (tokenizer.ClsId != info.ClsTokenId || tokenizer.SepId != info.SepTokenId)
             throw new PoNetInputException(
                 $"{model.Path}: the tokenizer's [CLS]/[SEP] ids are {tokenizer.ClsId}/{tokenizer.SepId} but the model's are {info.ClsTokenId}/{info.SepTokenId}; use the model's own vocabulary");
+        if (info.SentenceSegments && !model.SegmentIdsAccepted)
+            throw new PoNetInputException(
+                $"{model.Path}: the model uses sentence segments but was exported with --segment-ids none; export it with --segment-ids optional or required");
         MaxLength = maxLength ?? info.MaxLength;
         if (MaxLength < 3 || MaxLength > info.MaxLength)
             throw new PoNetInputException($"--max-length {MaxLength}: expected 3..{info.MaxLength} (the model's max_position_embeddings)");
@@ -199,7 +202,8 @@ public sealed class PoNetOnnxPipeline : IDisposable
                 segments[p] = real ? e.SegmentIds[c] : paddingSegment;
             }
         }
-        return new PoNetOnnxBatch(b, n, ids, mask, types, segments);
+        // Graphs without a segment_ids input derive the same ids from [CLS]/[SEP].
+        return new PoNetOnnxBatch(b, n, ids, mask, types, Model.SegmentIdsAccepted ? segments : null);
     }
 
     static double[] Softmax(double[] logits)

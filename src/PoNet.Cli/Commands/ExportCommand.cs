@@ -18,8 +18,14 @@ internal static class ExportCommand
             Description = "loop: ⌈log2 longest segment⌉ steps per batch (default); unrolled: ⌈log2 max positions⌉ steps, no control flow",
             DefaultValueFactory = _ => "loop",
         }.AcceptOnlyFromAmong("loop", "unrolled");
+        var segmentIds = new Option<string>("--segment-ids")
+        {
+            Description = "optional: an overridable input, derived from [CLS]/[SEP] when not fed (ONNX Runtime C/C++/C#/Python); " +
+                          "required: a 4th input (serving engines, other bindings); none: always derived",
+            DefaultValueFactory = _ => "optional",
+        }.AcceptOnlyFromAmong("optional", "required", "none");
         var onnx = new Command("onnx", "Export a PoNet checkpoint to ONNX (inputs input_ids, attention_mask, token_type_ids [, segment_ids]; outputs as HF Optimum names them).");
-        foreach (var option in new Option[] { model, output, head, opset, scan }) onnx.Options.Add(option);
+        foreach (var option in new Option[] { model, output, head, opset, scan, segmentIds }) onnx.Options.Add(option);
         onnx.SetAction(parse => ExitCodes.Run(() =>
         {
             var headName = parse.GetValue(head);
@@ -28,6 +34,7 @@ internal static class ExportCommand
                 Head = headName is null ? null : PoNetOnnxExporter.ParseHead(headName),
                 Opset = parse.GetValue(opset),
                 SegmentScan = parse.GetValue(scan) == "unrolled" ? SegmentScan.Unrolled : SegmentScan.Loop,
+                SegmentIds = parse.GetValue(segmentIds) switch { "required" => SegmentIdsInput.Required, "none" => SegmentIdsInput.None, _ => SegmentIdsInput.Optional },
             });
             Console.Error.WriteLine(
                 $"ponet export onnx: {result.ModelPath} (--head {PoNetOnnxExporter.HeadName(result.Head)}, opset {parse.GetValue(opset)}, " +

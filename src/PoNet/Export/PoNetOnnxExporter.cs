@@ -33,8 +33,20 @@ public enum SegmentScan
     Unrolled,
 }
 
+/// <summary>Whether and how the graph takes <c>segment_ids</c>.</summary>
+public enum SegmentIdsInput
+{
+    /// <summary>An overridable initializer: feed it or not (ONNX Runtime's C/C++/C#/Python APIs); derived from [CLS]/[SEP] when not fed.</summary>
+    Optional,
+    /// <summary>A fourth required input [batch, sequence], used as given (for serving engines and bindings that feed only proper inputs).</summary>
+    Required,
+    /// <summary>No segment_ids input: always derived from [CLS]/[SEP].</summary>
+    None,
+}
+
 public sealed record OnnxExportOptions
 {
+    public SegmentIdsInput SegmentIds { get; init; } = SegmentIdsInput.Optional;
     public SegmentScan SegmentScan { get; init; } = SegmentScan.Loop;
     /// <summary>null: the head of the checkpoint's <c>architectures</c> (base when it names none).</summary>
     public OnnxHead? Head { get; init; }
@@ -117,7 +129,7 @@ public static class PoNetOnnxExporter
 
         var weights = new Dictionary<string, Tensor>();
         foreach (var (k, v) in state) weights[k] = v.detach().to(ScalarType.Float32).contiguous();
-        var builder = new GraphBuilder(config, weights, options.SegmentScan);
+        var builder = new GraphBuilder(config, weights, options.SegmentScan, options.SegmentIds);
         var outputs = builder.Build(head, withPooler);
 
         var onnx = new ModelProto
@@ -136,6 +148,7 @@ public static class PoNetOnnxExporter
         Meta("ponet.head", HeadName(head));
         Meta("ponet.config", config.ToJson());
         Meta("ponet.outputs", string.Join(",", outputs));
+        Meta("ponet.segment_ids", options.SegmentIds.ToString().ToLowerInvariant());
         Meta("ponet.segment_scan", options.SegmentScan == SegmentScan.Loop ? "loop"
             : "unrolled:" + builder.ScanSteps.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -206,7 +219,7 @@ public static class PoNetOnnxExporter
     }
 
     /// <summary>The graph of PONET.md §1–3 over the state dict's tensors.</summary>
-    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan)
+    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan, SegmentIdsInput segmentIds)
     {
         string segments = "", tripCount = "", length = "";
         public OnnxGraph Graph { get; } = new();
@@ -272,12 +285,19 @@ public static class PoNetOnnxExporter
             g.Input.Add(OnnxGraph.Value("input_ids", DataType.Int64, "batch", "sequence"));
             g.Input.Add(OnnxGraph.Value("attention_mask", DataType.Int64, "batch", "sequence"));
             g.Input.Add(OnnxGraph.Value("token_type_ids", DataType.Int64, "batch", "sequence"));
-            // Optional: an input with a default initializer ([[0]], shape [1,1]) that callers may override.
-            g.Input.Add(OnnxGraph.Value("segment_ids", DataType.Int64, "segment_batch", "segment_sequence"));
-            var defaultSeg = new TensorProto { Name = "segment_ids", DataType = (int)DataType.Int64 };
-            defaultSeg.Dims.AddRange([1, 1]);
-            defaultSeg.Int64Data.Add(0);
-            g.Initializer.Add(defaultSeg);
+            if (segmentIds == SegmentIdsInput.Required)
+                g.Input.Add(OnnxGraph.Value("segment_ids", DataType.Int64, "batch", "sequence"));
+            else if (segmentIds == SegmentIdsInput.Optional)
+            {
+                // An input with a default initializer ([[0]], shape [1,1]) that callers may override. ONNX
+                // Runtime's C, C++, C# and Python APIs accept the override; bindings that feed only proper
+                // inputs (onnxruntime-node lists three) drop it silently: export Required for those.
+                g.Input.Add(OnnxGraph.Value("segment_ids", DataType.Int64, "segment_batch", "segment_sequence"));
+                var defaultSeg = new TensorProto { Name = "segment_ids", DataType = (int)DataType.Int64 };
+                defaultSeg.Dims.AddRange([1, 1]);
+                defaultSeg.Int64Data.Add(0);
+                g.Initializer.Add(defaultSeg);
+            }
 
             var shape = Graph.Node("Shape", ["input_ids"]);
             length = Graph.Node("Slice", [shape, Graph.Int64(1), Graph.Int64(2), Graph.Int64(0)], "sequence_length"); // [1]
@@ -297,14 +317,22 @@ public static class PoNetOnnxExporter
                 Graph.Node("Equal", ["input_ids", Graph.Int64Scalar(config.SepTokenId)])], "special");
             var specialI = Graph.Node("Cast", [special2], null, OnnxGraph.Attr("to", (long)DataType.Int64));
             var derived = Graph.Node("CumSum", [Graph.Node("Add", [specialI, Shift(specialI, 1, Graph.Int64Scalar(0), 2, length)]), Graph.Int64Scalar(1)], "derived_segments");
-            // Given ids: a new segment wherever an id differs from its left neighbour.
-            var seg = Graph.Node("Expand", ["segment_ids", shape]);
-            var changed = Graph.Node("Not", [Graph.Node("Equal", [seg, Shift(seg, 1, Graph.Int64Scalar(long.MinValue), 2, length)])]);
-            var changedI = Graph.Node("Cast", [changed], null, OnnxGraph.Attr("to", (long)DataType.Int64));
-            // The first position always "changes" (its left neighbour is the fill): harmless, a constant per row.
-            var given = Graph.Node("CumSum", [changedI, Graph.Int64Scalar(1)], "given_segments");
-            var fed = Graph.Node("Greater", [Graph.Node("Size", ["segment_ids"]), Graph.Int64Scalar(1)], "segment_ids_fed");
-            segments = Where(fed, given, derived);
+            if (segmentIds == SegmentIdsInput.None) segments = derived;
+            else
+            {
+                // Given ids: a new segment wherever an id differs from its left neighbour.
+                var seg = segmentIds == SegmentIdsInput.Required ? "segment_ids" : Graph.Node("Expand", ["segment_ids", shape]);
+                var changed = Graph.Node("Not", [Graph.Node("Equal", [seg, Shift(seg, 1, Graph.Int64Scalar(long.MinValue), 2, length)])]);
+                var changedI = Graph.Node("Cast", [changed], null, OnnxGraph.Attr("to", (long)DataType.Int64));
+                // The first position always "changes" (its left neighbour is the fill): harmless, a constant per row.
+                var given = Graph.Node("CumSum", [changedI, Graph.Int64Scalar(1)], "given_segments");
+                if (segmentIds == SegmentIdsInput.Required) segments = given;
+                else
+                {
+                    var fed = Graph.Node("Greater", [Graph.Node("Size", ["segment_ids"]), Graph.Int64Scalar(1)], "segment_ids_fed");
+                    segments = Where(fed, given, derived);
+                }
+            }
 
             if (config.ClsGSepG)
             {

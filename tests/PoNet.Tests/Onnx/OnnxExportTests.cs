@@ -208,6 +208,47 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void SegmentIdsCanBeARequiredInputOrNone()
+    {
+        using var temp = new TempDir();
+        string Export(SegmentIdsInput mode)
+        {
+            var path = Path.Combine(temp.Path, $"{mode}.onnx");
+            PoNetOnnxExporter.Export(Golden.Dir("cfgB"), path, new OnnxExportOptions { SegmentIds = mode });
+            return path;
+        }
+        var required = Export(SegmentIdsInput.Required);
+        var none = Export(SegmentIdsInput.None);
+        using (var session = new InferenceSession(required))
+        {
+            Assert.Equal(["input_ids", "attention_mask", "token_type_ids", "segment_ids"], session.InputMetadata.Keys);
+            Assert.Empty(session.OverridableInitializerMetadata);
+        }
+        using (var session = new InferenceSession(none))
+        {
+            Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], session.InputMetadata.Keys);
+            Assert.Empty(session.OverridableInitializerMetadata);
+        }
+        foreach (var b in new[] { "b0", "b1", "b2", "b3", "b4" })
+        {
+            var batch = Golden.Read(Golden.Batch("cfgB", b));
+            var plain = new PoNetInputs(batch["input.input_ids"], batch["input.attention_mask"], batch["input.token_type_ids"]);
+            // Required: the golden file's given ids, or the ids the reference derived.
+            var given = plain with { SegmentIds = batch.GetValueOrDefault("input.segment_ids") ?? batch["derived.segment_index"] };
+            Golden.AssertClose(batch["output.last_hidden_state"], RunOnnx(required, given)["last_hidden_state"], HiddenTol, HiddenTol, $"{b} required");
+            if (!batch.ContainsKey("input.segment_ids"))
+                Golden.AssertClose(batch["output.last_hidden_state"], RunOnnx(none, plain)["last_hidden_state"], HiddenTol, HiddenTol, $"{b} none");
+        }
+        using var requiredModel = PoNetOnnxModel.Load(required);
+        using var noneModel = PoNetOnnxModel.Load(none);
+        var good = new PoNetOnnxBatch(1, 3, [101, 7, 102], [1, 1, 1], [0, 0, 0]);
+        Assert.Contains("input 'segment_ids' is missing", Assert.Throws<PoNetInputException>(() => requiredModel.Run(good)).Message);
+        Assert.Equal([1, 3, 64], requiredModel.Run(good with { SegmentIds = [0, 1, 2] })["last_hidden_state"].Dims);
+        Assert.Contains("--segment-ids none", Assert.Throws<PoNetInputException>(() => noneModel.Run(good with { SegmentIds = [0, 1, 2] })).Message);
+        Assert.Equal([1, 3, 64], noneModel.Run(good)["last_hidden_state"].Dims);
+    }
+
+    [Fact]
     public void TheOnnxLibrariesDoNotReferenceTorchSharp()
     {
         foreach (var assembly in new[] { typeof(PoNetOnnxModel).Assembly, typeof(PoNet.Tokenization.BertTokenizer).Assembly })

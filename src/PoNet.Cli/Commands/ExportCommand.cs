@@ -20,7 +20,7 @@ internal static class ExportCommand
         }.AcceptOnlyFromAmong("loop", "unrolled");
         var segmentIds = new Option<string>("--segment-ids")
         {
-            Description = "optional: an overridable input, derived from [CLS]/[SEP] when not fed (ONNX Runtime C/C++/C#/Python); " +
+            Description = "optional: an overridable input, derived from [CLS]/[SEP] when not fed (ONNX Runtime core/C#; onnxruntime-node ignores it); " +
                           "required: a 4th input (serving engines, other bindings); none: always derived",
             DefaultValueFactory = _ => "optional",
         }.AcceptOnlyFromAmong("optional", "required", "none");

@@ -36,7 +36,7 @@ public enum SegmentScan
 /// <summary>Whether and how the graph takes <c>segment_ids</c>.</summary>
 public enum SegmentIdsInput
 {
-    /// <summary>An overridable initializer: feed it or not (ONNX Runtime's C/C++/C#/Python APIs); derived from [CLS]/[SEP] when not fed.</summary>
+    /// <summary>An overridable initializer: feed it or not (ONNX Runtime's core and C# API; not onnxruntime-node); derived from [CLS]/[SEP] when not fed.</summary>
     Optional,
     /// <summary>A fourth required input [batch, sequence], used as given (for serving engines and bindings that feed only proper inputs).</summary>
     Required,
@@ -290,8 +290,8 @@ public static class PoNetOnnxExporter
             else if (segmentIds == SegmentIdsInput.Optional)
             {
                 // An input with a default initializer ([[0]], shape [1,1]) that callers may override. ONNX
-                // Runtime's C, C++, C# and Python APIs accept the override; bindings that feed only proper
-                // inputs (onnxruntime-node lists three) drop it silently: export Required for those.
+                // Runtime's core accepts the override (tested through its C# API); bindings that feed only
+                // proper inputs (onnxruntime-node 1.30 lists three) drop it silently: export Required for those.
                 g.Input.Add(OnnxGraph.Value("segment_ids", DataType.Int64, "segment_batch", "segment_sequence"));
                 var defaultSeg = new TensorProto { Name = "segment_ids", DataType = (int)DataType.Int64 };
                 defaultSeg.Dims.AddRange([1, 1]);

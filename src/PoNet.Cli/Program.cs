@@ -52,5 +52,7 @@ public static class Program
         FillMaskCommand.Create(),
         ClassifyCommand.Create(),
         EmbedCommand.Create(),
+        ExportCommand.Create(),
+        OnnxBenchCommand.Create(),
     ];
 }

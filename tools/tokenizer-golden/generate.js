@@ -5,8 +5,9 @@
 // Builds bert-base-uncased's tokenizer.json (as published on the hub: BertNormalizer lowercase,
 // BertPreTokenizer, WordPiece, [CLS] $A [SEP] / [CLS] $A [SEP] $B:1 [SEP]:1) from the test vocab, then
 // encodes fixed tricky texts, seeded random texts and pairs with truncation and padding.
-// Left out on purpose, because HF's Python BertTokenizer (which the C# code follows) and the Rust one
-// disagree there: capital sigma (Python lowercases a final Σ to ς), unassigned code points (Python
+// Left out on purpose, because HF's Python BertTokenizer and the Rust one disagree there (the C# code
+// follows the Rust one by default and the Python one with TokenizerCompatibility.Python; those cases are
+// in tests/PoNet.Tests/Tokenization/TokenizerCompatibilityTests.cs): capital sigma (Python lowercases a final Σ to ς), unassigned code points (Python
 // removes them) and longest_first cuts of a pair where both sequences are cut, the room left is odd
 // and the first is not the longer (Python gives the first sequence the extra token).
 const fs = require('fs');

@@ -13,7 +13,7 @@ internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Any PoNet model folder (pre-trained or fine-tuned)", Required = true };
+        var model = new Option<string>("--model") { Description = "Any PoNet model folder (pre-trained or fine-tuned), or with --runtime onnx an exported .onnx file", Required = true };
         var input = new Option<string>("--input") { Description = ".jsonl, .tsv or .csv with a text column", Required = true };
         var output = new Option<string>("--output") { Description = ".safetensors (float32 \"embeddings\" [lines, hidden]) or JSONL ({\"embedding\": [...]} per line)", Required = true };
         var pooling = new Option<string>("--pooling") { Description = "cls: last hidden state at [CLS]; mean: mean over the real tokens", DefaultValueFactory = _ => "cls" };
@@ -23,16 +23,31 @@ internal static class EmbedCommand
         foreach (var option in new Option[] { model, input, output, pooling }.Concat(columns.All)) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
-            ThreadsOption.Apply(parse, columns.Threads);
             var outputPath = parse.GetValue(output)!;
             InferenceOptions.CheckOutputFormat(outputPath, ".safetensors", ".jsonl", ".json", ".ndjson");
-            var embedder = new TextEmbedder(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
-            var examples = columns.Read(parse, parse.GetValue(input)!);
-            var vectors = InferenceOptions.WithProgress(examples.Count, "embedding",
-                report => embedder.Embed(examples, parse.GetValue(pooling)!, parse.GetValue(columns.BatchSize), report));
+            float[][] vectors;
+            int dimension;
+            if (OnnxRuntimeInference.IsOnnx(parse, columns.Runtime))
+            {
+                using var pipeline = OnnxRuntimeInference.Load(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.Threads),
+                    parse.GetValue(columns.ExecutionProvider)!, parse.GetValue(columns.MaxLength));
+                var texts = columns.Read(parse, parse.GetValue(input)!);
+                dimension = pipeline.Model.Info.HiddenSize;
+                vectors = InferenceOptions.WithProgress(texts.Count, "embedding",
+                    report => pipeline.Embed(OnnxRuntimeInference.Texts(texts), parse.GetValue(pooling)!, parse.GetValue(columns.BatchSize), report));
+            }
+            else
+            {
+                ThreadsOption.Apply(parse, columns.Threads);
+                var embedder = new TextEmbedder(parse.GetValue(model)!, parse.GetValue(columns.Vocab), parse.GetValue(columns.MaxLength));
+                var examples = columns.Read(parse, parse.GetValue(input)!);
+                dimension = embedder.Dimension;
+                vectors = InferenceOptions.WithProgress(examples.Count, "embedding",
+                    report => embedder.Embed(examples, parse.GetValue(pooling)!, parse.GetValue(columns.BatchSize), report));
+            }
             if (outputPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             {
-                using var matrix = tensor(vectors.SelectMany(v => v).ToArray(), [vectors.Length, embedder.Dimension]);
+                using var matrix = tensor(vectors.SelectMany(v => v).ToArray(), [vectors.Length, dimension]);
                 SafeTensors.Save(outputPath, new Dictionary<string, Tensor> { ["embeddings"] = matrix },
                     new Dictionary<string, string> { ["model"] = parse.GetValue(model)!, ["pooling"] = parse.GetValue(pooling)! });
             }
@@ -43,7 +58,7 @@ internal static class EmbedCommand
                     text.Append("{\"embedding\":[").AppendJoin(',', v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))).Append("]}\n");
                 AtomicFile.WriteAllText(outputPath, text.ToString());
             }
-            Console.Error.WriteLine($"ponet embed: {vectors.Length} × {embedder.Dimension} embeddings written to {outputPath}");
+            Console.Error.WriteLine($"ponet embed: {vectors.Length} × {dimension} embeddings written to {outputPath}");
             return ExitCodes.Ok;
         }));
         return command;

@@ -17,7 +17,9 @@ internal sealed class InferenceOptions
     public required Option<int?> MaxLength { get; init; }
     public required Option<int> BatchSize { get; init; }
     public required Option<int?> Threads { get; init; }
-    public Option[] All => [Vocab, TextColumn, TextPairColumn, Format, NoHeader, MaxLength, BatchSize, Threads];
+    public required Option<string> Runtime { get; init; }
+    public required Option<string> ExecutionProvider { get; init; }
+    public Option[] All => [Vocab, TextColumn, TextPairColumn, Format, NoHeader, MaxLength, BatchSize, Threads, Runtime, ExecutionProvider];
 
     public static InferenceOptions Create() => new()
     {
@@ -29,6 +31,8 @@ internal sealed class InferenceOptions
         MaxLength = new Option<int?>("--max-length") { Description = "Tokens per text (default: the model's max_position_embeddings)" },
         BatchSize = new Option<int>("--batch-size") { Description = "Texts per forward pass (batched by length)", DefaultValueFactory = _ => 32 },
         Threads = ThreadsOption.Create(),
+        Runtime = OnnxRuntimeInference.RuntimeOption(),
+        ExecutionProvider = OnnxRuntimeInference.ProviderOption(),
     };
 
     public List<TextExample> Read(ParseResult parse, string path)

@@ -54,9 +54,9 @@ public class TokenizerEncodingTests
     // A tie takes from the second sequence (HF: `if len(ids) > len(pair_ids)` cuts ids, else pair_ids).
     // A 4, B 4, room 6: B → 3, then A (4 > 3) → 3.
     [InlineData("a b c d", "e f g h", 9, TruncationStrategy.LongestFirst, "a b c", "e f g")]
-    // Room 5 is odd and both must be cut: B → 3, A → 3, B → 2. The Python tokenizer keeps A 3, B 2;
-    // BertTokenizerFast would keep A 2, B 3.
-    [InlineData("a b c d", "e f g h", 8, TruncationStrategy.LongestFirst, "a b c", "e f")]
+    // Room 5 is odd and both must be cut: BertTokenizerFast (the default) keeps A 2, B 3; the Python
+    // tokenizer would keep A 3, B 2 (TokenizerCompatibilityTests).
+    [InlineData("a b c d", "e f g h", 8, TruncationStrategy.LongestFirst, "a b", "e f g")]
     // Only the second is longer than half the room: it alone is cut, to room - |A| = 6 - 2.
     [InlineData("a b", "c d e f g h", 9, TruncationStrategy.LongestFirst, "a b", "c d e f")]
     // only_first cuts all 3 from A.
@@ -137,6 +137,7 @@ public class TokenizerEncodingTests
     [Fact]
     public void LongestFirstLeavesTheLengthsOfHfsLoop()
     {
+        // The Python tokenizer's loop (the fast default: TokenizerCompatibilityTests).
         // HF's loop, in closed form, with room R = max - 3: a pair that fits is kept; a sequence no longer
         // than R/2 is kept whole and the other gets the rest; when both are longer than R/2, the first
         // keeps ceil(R/2) and the second floor(R/2) (ties are cut from the second).
@@ -150,7 +151,7 @@ public class TokenizerEncodingTests
                 : 2 * a <= room ? (a, room - a)
                 : 2 * b <= room ? (room - b, b)
                 : ((room + 1) / 2, room / 2);
-            BertEncoding encoding = Uncased.EncodeIds(Enumerable.Repeat(1000, a).ToList(), Enumerable.Repeat(2000, b).ToList(), max);
+            BertEncoding encoding = Uncased.WithCompatibility(TokenizerCompatibility.Python).EncodeIds(Enumerable.Repeat(1000, a).ToList(), Enumerable.Repeat(2000, b).ToList(), max);
             Assert.Equal(expected, (encoding.InputIds.Count(id => id == 1000), encoding.InputIds.Count(id => id == 2000)));
         }
     }

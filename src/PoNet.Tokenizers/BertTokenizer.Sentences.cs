@@ -67,7 +67,8 @@ public sealed partial class BertTokenizer
         {
             if (max < 3)
                 throw new PoNetInputException($"max length {max} is shorter than the 3 special tokens ([CLS], [SEP], [SEP]) it must hold");
-            TruncateSequences(idsA, idsB, idsA.Count + idsB.Count + 3 - max, TruncationStrategy.LongestFirst, max);
+            // Pre-training pairs keep the Python loop's cut either way: no HF tokenizer makes these pairs.
+            TruncateSequences(idsA, idsB, idsA.Count + idsB.Count + 3 - max, TruncationStrategy.LongestFirst, max, TokenizerCompatibility.Python);
             ownersA.RemoveRange(idsA.Count, ownersA.Count - idsA.Count);
             ownersB.RemoveRange(idsB.Count, ownersB.Count - idsB.Count);
         }

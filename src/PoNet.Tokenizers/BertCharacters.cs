@@ -20,12 +20,15 @@ internal static class BertCharacters
     /// So zero-width space U+200B, soft hyphen U+00AD, the BOM U+FEFF (all Cf) and unassigned code points
     /// are removed, not turned into a space: "a\u200Bb" becomes the one word "ab".
     /// </summary>
-    public static bool IsControl(Rune c)
+    public static bool IsControl(Rune c, TokenizerCompatibility compatibility = TokenizerCompatibility.Python)
     {
         if (c.Value is '\t' or '\n' or '\r')
             return false;
-        return Rune.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format
-            or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
+        var category = Rune.GetUnicodeCategory(c);
+        // The Rust tokenizer's is_control (unicode_categories' is_other) has no Cn: it keeps unassigned code points.
+        if (category == UnicodeCategory.OtherNotAssigned) return compatibility == TokenizerCompatibility.Python;
+        return category is UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse;
     }
 
     /// <summary>
@@ -48,7 +51,10 @@ internal static class BertCharacters
     /// has 0x2B920 where Python has 0x2B820, so U+2B820..U+2B91F is spaced out here and by the Python
     /// tokenizer but not by the fast one.
     /// </summary>
-    public static bool IsChineseChar(int cp) =>
+    public static bool IsChineseChar(int cp, TokenizerCompatibility compatibility = TokenizerCompatibility.Python) =>
+        (compatibility == TokenizerCompatibility.Python || cp is < 0x2B820 or > 0x2B91F) && IsPythonChineseChar(cp);
+
+    static bool IsPythonChineseChar(int cp) =>
         cp is (>= 0x4E00 and <= 0x9FFF)
             or (>= 0x3400 and <= 0x4DBF)
             or (>= 0x20000 and <= 0x2A6DF)

@@ -17,12 +17,14 @@ public sealed record BertTokenizerOptions
     public string MaskToken { get; init; } = "[MASK]";
     public string ContinuingSubwordPrefix { get; init; } = "##";
     public int MaxInputCharsPerWord { get; init; } = 100;
+    /// <summary>Where HF's fast and Python tokenizers disagree, which one to follow (default: fast, what AutoTokenizer returns).</summary>
+    public TokenizerCompatibility Compatibility { get; init; } = TokenizerCompatibility.Fast;
 }
 
 /// <summary>
-/// A BERT WordPiece tokenizer that gives HF transformers' ids: BertTokenizer (Python) and, except for the
-/// few cases named on <see cref="BasicTokenizer"/> and <see cref="TruncationStrategy.LongestFirst"/>,
-/// BertTokenizerFast. Load it with <see cref="Load"/> (vocab.txt, tokenizer.json or a model folder).
+/// A BERT WordPiece tokenizer that gives HF transformers' ids: BertTokenizerFast (what AutoTokenizer
+/// returns) by default, or BertTokenizer (Python) with <see cref="TokenizerCompatibility.Python"/>; the two
+/// differ only in the cases named on <see cref="TokenizerCompatibility"/>. Load it with <see cref="Load"/> (vocab.txt, tokenizer.json or a model folder).
 /// Special tokens written in the text ("the [MASK] sat") are recognized as in HF: matched exactly and
 /// case-sensitively in the raw text, before any normalization.
 /// </summary>
@@ -79,7 +81,8 @@ public sealed partial class BertTokenizer
             .OrderByDescending(t => t.Length)
             .ToArray();
         _firstCharsMatchedInText = System.Buffers.SearchValues.Create(_tokensMatchedInText.Select(t => t[0]).Distinct().ToArray());
-        _basic = new BasicTokenizer(Options.Lowercase, Options.StripAccents, Options.TokenizeChineseChars, Options.CleanText);
+        _basic = new BasicTokenizer(Options.Lowercase, Options.StripAccents, Options.TokenizeChineseChars, Options.CleanText,
+            Options.Compatibility);
         _wordPiece = new WordPieceTokenizer(_tokenToId, Options.UnkToken, Options.ContinuingSubwordPrefix,
             Options.MaxInputCharsPerWord);
     }
@@ -145,6 +148,12 @@ public sealed partial class BertTokenizer
 
     public bool IsSpecialId(int id) => _specialIds.Contains(id);
 
+    /// <summary>The same vocabulary and options, following <paramref name="compatibility"/> where HF's fast and Python tokenizers differ.</summary>
+    public BertTokenizer WithCompatibility(TokenizerCompatibility compatibility) =>
+        compatibility == Options.Compatibility ? this
+            : new BertTokenizer(_tokenToId, Options with { Compatibility = compatibility }, "vocabulary",
+                _tokensMatchedInText.Except([Options.PadToken, Options.UnkToken, Options.ClsToken, Options.SepToken, Options.MaskToken]));
+
     /// <summary>
     /// HF `tokenizer(text, text_pair, max_length=..., truncation=..., padding="max_length")`:
     /// [CLS] A [SEP] (B [SEP]), truncated to <paramref name="maxLength"/> tokens including the special
@@ -172,7 +181,7 @@ public sealed partial class BertTokenizer
                 throw new PoNetInputException(
                     $"max length {max} is shorter than the {specials} special tokens ([CLS], [SEP]) it must hold");
             int toRemove = first.Count + (second?.Count ?? 0) + specials - max;
-            TruncateSequences(first, second, toRemove, truncation, max);
+            TruncateSequences(first, second, toRemove, truncation, max, Options.Compatibility);
         }
 
         var ids = new List<int>(first.Count + (second?.Count ?? 0) + 3) { ClsId };
@@ -201,7 +210,7 @@ public sealed partial class BertTokenizer
     /// <paramref name="toRemove"/> tokens from the ends of the sequences, in place.
     /// </summary>
     internal static void TruncateSequences(List<int> first, List<int>? second, int toRemove,
-        TruncationStrategy strategy, int maxLength)
+        TruncationStrategy strategy, int maxLength, TokenizerCompatibility compatibility = TokenizerCompatibility.Python)
     {
         if (toRemove <= 0)
             return;
@@ -224,7 +233,26 @@ public sealed partial class BertTokenizer
                 // when both must be cut to an odd total, the first keeps the extra token. BertTokenizerFast
                 // (Rust) instead gives the extra token to the longer sequence (the second one on a tie), so
                 // the two differ when both sequences are cut, the room left is odd and the first is not the
-                // longer one. This follows the Python tokenizer.
+                // longer one. Both are here, by compatibility.
+                if (compatibility == TokenizerCompatibility.Fast)
+                {
+                    // BertTokenizerFast, as measured on tokenizers 0.23.2 (every pair of lengths up to 12 with
+                    // room up to 14): the shorter sequence s is kept whole if it fits in half the room and the
+                    // other gets the rest; otherwise both get half, the extra token of an odd room going to the
+                    // longer one (the second on a tie) — or to the second whenever s >= max length.
+                    int room = first.Count + second!.Count - toRemove;
+                    int shorter = Math.Min(first.Count, second.Count);
+                    int n1, n2;
+                    if (2 * shorter <= room)
+                        (n1, n2) = first.Count <= second.Count ? (first.Count, room - first.Count) : (room - second.Count, second.Count);
+                    else if (first.Count > second.Count && shorter < maxLength)
+                        (n1, n2) = (room / 2 + room % 2, room / 2);
+                    else
+                        (n1, n2) = (room / 2, room / 2 + room % 2);
+                    first.RemoveRange(n1, first.Count - n1);
+                    second.RemoveRange(n2, second.Count - n2);
+                    break;
+                }
                 for (int k = 0; k < toRemove; k++)
                 {
                     if (first.Count > second!.Count)

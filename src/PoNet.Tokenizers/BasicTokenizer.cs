@@ -14,9 +14,9 @@ namespace PoNet.Tokenization;
 /// 5. per word: Python's str.lower() (full mapping: "İ" → "i̇", and Σ → ς at the end of a word), then
 ///    strip accents (NFD, drop category Mn);
 /// 6. split every punctuation character off as its own word.
-/// Where the Rust BertTokenizerFast differs (no NFC, per-character lowercase without final sigma, one CJK
-/// range) this follows the Python tokenizer; for bert-base-uncased and any text without a Greek final
-/// capital sigma or CJK Extension E the two agree.
+/// Where the Rust BertTokenizerFast differs (no NFC, per-character lowercase without final sigma,
+/// unassigned code points kept, one CJK range) <see cref="Compatibility"/> says which to follow (default
+/// fast, as AutoTokenizer); for text without these the two agree.
 /// </summary>
 public sealed class BasicTokenizer
 {
@@ -25,8 +25,9 @@ public sealed class BasicTokenizer
     /// <param name="tokenizeChineseChars">HF `tokenize_chinese_chars` / `handle_chinese_chars`.</param>
     /// <param name="cleanText">BertNormalizer `clean_text`; the Python tokenizer always cleans.</param>
     public BasicTokenizer(bool lowercase = true, bool? stripAccents = null, bool tokenizeChineseChars = true,
-        bool cleanText = true)
+        bool cleanText = true, TokenizerCompatibility compatibility = TokenizerCompatibility.Fast)
     {
+        Compatibility = compatibility;
         Lowercase = lowercase;
         StripAccents = stripAccents ?? lowercase;
         TokenizeChineseChars = tokenizeChineseChars;
@@ -37,19 +38,20 @@ public sealed class BasicTokenizer
     public bool StripAccents { get; }
     public bool TokenizeChineseChars { get; }
     public bool CleanText { get; }
+    public TokenizerCompatibility Compatibility { get; }
 
     /// <summary>Splits <paramref name="text"/> into words and punctuation marks (no special-token handling).</summary>
     public List<string> Tokenize(string text)
     {
         var words = new List<string>();
         string prepared = CleanAndSpaceOutChineseChars(text);
-        if (!prepared.IsNormalized(NormalizationForm.FormC))
+        if (Compatibility == TokenizerCompatibility.Python && !prepared.IsNormalized(NormalizationForm.FormC))
             prepared = prepared.Normalize(NormalizationForm.FormC);
         foreach (string whitespaceWord in SplitOnWhitespace(prepared))
         {
             string word = whitespaceWord;
             if (Lowercase)
-                word = PythonLower(word);
+                word = Compatibility == TokenizerCompatibility.Python ? PythonLower(word) : CharLower(word);
             if (StripAccents)
                 word = RemoveNonSpacingMarks(word);
             SplitOnPunctuation(word, words);
@@ -66,7 +68,7 @@ public sealed class BasicTokenizer
         {
             if (CleanText)
             {
-                if (c.Value is 0 or 0xFFFD || BertCharacters.IsControl(c))
+                if (c.Value is 0 or 0xFFFD || BertCharacters.IsControl(c, Compatibility))
                     continue;
                 if (BertCharacters.IsWhitespace(c))
                 {
@@ -74,7 +76,7 @@ public sealed class BasicTokenizer
                     continue;
                 }
             }
-            if (TokenizeChineseChars && BertCharacters.IsChineseChar(c.Value))
+            if (TokenizeChineseChars && BertCharacters.IsChineseChar(c.Value, Compatibility))
                 AppendRune(result.Append(' '), c).Append(' ');
             else
                 AppendRune(result, c);
@@ -132,6 +134,25 @@ public sealed class BasicTokenizer
                 result.Append("i\u0307");
             else if (c.Value == 0x3A3)
                 result.Append(IsFinalSigma(runes, i) ? 'ς' : 'σ');
+            else
+                AppendRune(result, Rune.ToLowerInvariant(c));
+        }
+        return result.ToString();
+    }
+
+    /// <summary>
+    /// The Rust tokenizer's lowercase: char::to_lowercase per character, the full mapping without context,
+    /// so İ (U+0130) → "i" + U+0307 as in Python but Σ is always σ.
+    /// </summary>
+    internal static string CharLower(string word)
+    {
+        if (Ascii.IsValid(word))
+            return word.ToLowerInvariant();
+        var result = new StringBuilder(word.Length);
+        foreach (Rune c in word.EnumerateRunes())
+        {
+            if (c.Value == 0x130)
+                result.Append("i\u0307");
             else
                 AppendRune(result, Rune.ToLowerInvariant(c));
         }

@@ -38,7 +38,8 @@ internal static class PretrainingCurves
         plot.Axes.Right.Label.Text = "accuracy";
         plot.Axes.AutoScale();
         plot.Axes.SetLimitsY(0, 1.02, plot.Axes.Right);
-        plot.ShowLegend(Alignment.UpperRight);
+        // Outside the data area: inside, any corner covers a curve on some run.
+        plot.ShowLegend(Edge.Bottom);
         var png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
     }

@@ -35,6 +35,10 @@ public sealed record BenchResult
 {
     [JsonPropertyName("mixer")] public string Mixer { get; init; } = "";
     [JsonPropertyName("length")] public int Length { get; init; }
+    /// <summary>The round (1, 2, …) of a single measurement; null on a cell summarised over rounds.</summary>
+    [JsonPropertyName("round"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Round { get; init; }
+    /// <summary>On a summarised cell: the rounds that succeeded, whose medians it reports.</summary>
+    [JsonPropertyName("rounds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Rounds { get; init; }
     /// <summary>ok, oom (over --max-memory), skipped (over --time-budget, or a shorter length already failed) or error.</summary>
     [JsonPropertyName("status")] public string Status { get; init; } = "ok";
     [JsonPropertyName("detail")] public string? Detail { get; init; }
@@ -93,18 +97,22 @@ public static class BenchCell
             subject.Loss(tokens).backward();
             optimizer.step();
         }, ref trainPeak, baseline);
-        // Forward and forward + backward alone, and the plain matmuls, only where the cost model applies.
-        double ignored = 0;
-        double? forward = null, forwardBackward = null;
+        // Forward and forward + backward alone, and the same layers' products as plain matmuls, only
+        // where the cost model applies. Each model run alternates with its plain-matmul counterpart
+        // (A B A B …): on a shared machine a burst of load then hits both alike, so the matmuls, a
+        // subset of the model's work, cannot read slower than the model because they ran later.
+        double? forward = null, forwardBackward = null, matmulForward = null, matmulTrain = null, gemmRate = null;
         if (spec.Mixer == "ponet")
         {
-            forward = Median(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, ref ignored, baseline);
-            forwardBackward = Median(spec, () =>
+            using var plain = new PlainMatmuls(spec, subject.ComputedProjections);
+            (forward, matmulForward) = Alternating(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, plain.Forward);
+            (forwardBackward, matmulTrain) = Alternating(spec, () =>
             {
                 using var scope = NewDisposeScope();
                 subject.Model.zero_grad();
                 subject.Loss(tokens).backward();
-            }, ref ignored, baseline);
+            }, plain.ForwardBackward);
+            gemmRate = plain.GemmGflops();
         }
         subject.Model.eval();
         double inferPeak = 0;
@@ -115,7 +123,6 @@ public static class BenchCell
             subject.Infer(tokens);
         }, ref inferPeak, baseline);
 
-        var (matmulForward, matmulTrain, gemmRate) = spec.Mixer == "ponet" ? PlainMatmuls(spec, subject.ComputedProjections) : (null, null, null);
         long tokenCount = (long)spec.BatchSize * spec.Length;
         double trainFlops = 3 * 2.0 * tokenCount * spec.Layers * ((double)subject.Projections * spec.Dim * spec.Dim + 2.0 * spec.Dim * spec.Ffn);
         return new BenchResult
@@ -187,33 +194,83 @@ public static class BenchCell
         return times[times.Count / 2];
     }
 
-    /// <summary>
-    /// The layers' dense algebra alone: per layer <paramref name="projections"/> D×D products and the
-    /// FFN (D→F→D) on [B·N, D], forward and forward + backward; and the GEMM rate of [B·N, D]×[D, D].
-    /// The ratio of the model's time to these is the cost of everything else (pooling, norms, …).
-    /// </summary>
-    static (double? forward, double? train, double? gflops) PlainMatmuls(BenchSpec spec, int projections)
+    /// <summary>Median seconds of <paramref name="a"/> and of <paramref name="b"/>, run in turns after warm-up.</summary>
+    static (double A, double B) Alternating(BenchSpec spec, Action a, Action b)
     {
-        using var scope = NewDisposeScope();
-        long rows = (long)spec.BatchSize * spec.Length;
-        var x = randn(rows, spec.Dim, requires_grad: true);
-        var w = randn(spec.Dim, spec.Dim, requires_grad: true);
-        var w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
-        var w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
-        Tensor Layers()
+        for (int i = 0; i < spec.Warmup; i++) { a(); b(); }
+        var (timesA, timesB) = (new List<double>(), new List<double>());
+        for (int i = 0; i < spec.Repeats; i++)
         {
-            Tensor total = zeros(1);
+            var sw = Stopwatch.StartNew();
+            a();
+            timesA.Add(sw.Elapsed.TotalSeconds);
+            sw.Restart();
+            b();
+            timesB.Add(sw.Elapsed.TotalSeconds);
+        }
+        return (BenchSweep.Median(timesA), BenchSweep.Median(timesB));
+    }
+
+    /// <summary>
+    /// The layers' dense algebra alone: per layer <c>projections</c> D×D products and the FFN
+    /// (D→F→D) on [B·N, D], forward, and forward + backward from a dense upstream gradient (as the
+    /// model's backward gets; the gradient of a <c>sum()</c> would be a stride-0 expanded tensor,
+    /// which libtorch's matmul backward copies or handles on a slow path). The ratio of the model's
+    /// time to these is the cost of everything else (pooling, norms, …).
+    /// </summary>
+    sealed class PlainMatmuls : IDisposable
+    {
+        readonly BenchSpec spec;
+        readonly int projections;
+        readonly Tensor x, w, w1, w2, upstream;
+
+        public PlainMatmuls(BenchSpec spec, int projections)
+        {
+            (this.spec, this.projections) = (spec, projections);
+            long rows = (long)spec.BatchSize * spec.Length;
+            x = randn(rows, spec.Dim, requires_grad: true);
+            w = randn(spec.Dim, spec.Dim, requires_grad: true);
+            w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
+            w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
+            upstream = randn(rows, spec.Dim);
+        }
+
+        List<Tensor> Layers()
+        {
+            var outputs = new List<Tensor>();
             for (int layer = 0; layer < spec.Layers; layer++)
             {
-                for (int p = 0; p < projections; p++) total = total + ComputePrecision.Linear(x, w, null).sum();
-                total = total + ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null).sum();
+                for (int p = 0; p < projections; p++) outputs.Add(ComputePrecision.Linear(x, w, null));
+                outputs.Add(ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null));
             }
-            return total;
+            return outputs;
         }
-        double ignored = 0;
-        var forward = Median(spec, () => { using var s = NewDisposeScope(); Layers(); }, ref ignored, 0);
-        var train = Median(spec, () => { using var s = NewDisposeScope(); Layers().backward(); }, ref ignored, 0);
-        var gemm = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
-        return (forward, train, 2.0 * rows * spec.Dim * spec.Dim / gemm / 1e9);
+
+        public void Forward()
+        {
+            using var s = NewDisposeScope();
+            Layers();
+        }
+
+        public void ForwardBackward()
+        {
+            using var s = NewDisposeScope();
+            var outputs = Layers();
+            torch.autograd.backward(outputs, outputs.Select(_ => upstream).ToList());
+            foreach (var t in new[] { x, w, w1, w2 }) t.grad?.zero_();
+        }
+
+        /// <summary>This process's GEMM rate on [B·N, D]×[D, D], GFLOP/s.</summary>
+        public double GemmGflops()
+        {
+            double ignored = 0;
+            var seconds = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
+            return 2.0 * x.shape[0] * spec.Dim * spec.Dim / seconds / 1e9;
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { x, w, w1, w2, upstream }) t.Dispose();
+        }
     }
 }

@@ -73,6 +73,52 @@ public class BenchCommandTests
         Assert.Contains("OOM", stdout.ToString());
     }
 
+    static (int Code, string Out) Bench(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var (previousOut, previousError) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(new StringWriter());
+        try { return (Cli.Program.Main(["bench", .. args]), stdout.ToString()); }
+        finally
+        {
+            Console.SetOut(previousOut);
+            Console.SetError(previousError);
+        }
+    }
+
+    [Fact]
+    public void RoundsAreRecordedAndAFailedCellIsNotRetriedInLaterRounds()
+    {
+        var dir = Directory.CreateTempSubdirectory("ponet-bench-").FullName;
+        var (code, _) = Bench("--mixers", "ponet,fnet", "--lengths", "32", "--dim", "8", "--heads", "2", "--ffn", "8",
+            "--batch-size", "1", "--layers", "1", "--repeats", "1", "--rounds", "3", "--max-memory", "1", "--out", dir);
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "bench.json")));
+        Assert.Equal(3, doc.RootElement.GetProperty("rounds").GetInt32());
+        var rounds = doc.RootElement.GetProperty("round_cells").EnumerateArray().ToList();
+        Assert.Equal([1, 1, 2, 2, 3, 3], rounds.Select(c => c.GetProperty("round").GetInt32()));
+        Assert.Equal(["ponet", "fnet", "ponet", "fnet", "ponet", "fnet"], rounds.Select(c => c.GetProperty("mixer").GetString()));
+        Assert.All(rounds.Skip(2), c => Assert.Equal("oom in an earlier round", c.GetProperty("detail").GetString()));
+        Assert.Equal(2, doc.RootElement.GetProperty("cells").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("ponet", false)]
+    [InlineData("ponet,fnet", false)]
+    [InlineData("ponet,transformer", true)]
+    public void TablesCompareToTheTransformerOnlyWhenItWasMeasured(string mixers, bool versusTransformer)
+    {
+        var dir = Directory.CreateTempSubdirectory("ponet-bench-").FullName;
+        var (code, output) = Bench("--mixers", mixers, "--lengths", "32", "--dim", "8", "--heads", "2", "--ffn", "8",
+            "--batch-size", "1", "--layers", "1", "--repeats", "1", "--max-memory", "1", "--out", dir);
+        Assert.Equal(0, code);
+        // Spectre wraps a title to the table's width: compare without whitespace.
+        var text = string.Concat(output.Where(c => !char.IsWhiteSpace(c)));
+        Assert.Contains("trainingsteps/s", text);
+        Assert.Equal(versusTransformer, text.Contains("×Transformer"));
+    }
+
     [Fact]
     public void BadListsExitWith2()
     {

@@ -26,13 +26,13 @@ internal static class BenchPlot
                 line.LegendText = group.Key;
                 line.MarkerSize = 7;
             }
-            plot.Axes.Bottom.TickGenerator = LengthTicks(lengths);
+            plot.Axes.Bottom.TickGenerator = Manual(LengthTicks(lengths).Select(t => (t.Position, (string?)t.Label)));
             if (values.Count > 0)
-                plot.Axes.Left.TickGenerator = LogTicks(values.Min(), values.Max(), format);
+                plot.Axes.Left.TickGenerator = Manual(LogTicks(values.Min(), values.Max(), format));
             plot.XLabel("sequence length N (log scale)");
             plot.YLabel(yLabel);
             plot.Title(title);
-            plot.ShowLegend(Alignment.UpperLeft);
+            plot.ShowLegend(Edge.Bottom);
         }
         Panel(multiplot.GetPlot(0), r => r.TrainStepSeconds, "seconds per training step (log scale)", $"time · {subtitle}", Seconds);
         Panel(multiplot.GetPlot(1), r => r.PeakMemoryMb, "peak memory above baseline, MB (log scale)", $"memory · {subtitle}",
@@ -42,12 +42,8 @@ internal static class BenchPlot
     }
 
     /// <summary>One tick per measured length, at log10 of it, labelled as the tables head their columns.</summary>
-    public static ScottPlot.TickGenerators.NumericManual LengthTicks(IEnumerable<int> lengths)
-    {
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        foreach (var n in lengths) ticks.AddMajor(Math.Log10(n), LengthLabel(n));
-        return ticks;
-    }
+    public static List<(double Position, string Label)> LengthTicks(IEnumerable<int> lengths) =>
+        lengths.Select(n => (Math.Log10(n), LengthLabel(n))).ToList();
 
     /// <summary>512, 1K, 2K, … as the tables head their columns.</summary>
     public static string LengthLabel(int n) =>
@@ -56,22 +52,30 @@ internal static class BenchPlot
     static string Seconds(double v) => v.ToString(v >= 10 ? "#,0" : v >= 1 ? "0.#" : "0.###", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Major ticks at 1, 2, 5 × 10^k covering [<paramref name="min"/>, <paramref name="max"/>] (the
-    /// positions are log10 of the values, as plotted), minor ticks at the other integers × 10^k.
+    /// Ticks of a log axis covering [<paramref name="min"/>, <paramref name="max"/>] (positions are
+    /// log10 of the values, as plotted): labelled majors at 1, 2, 5 × 10^k (1 × 10^k only, over
+    /// many decades), unlabelled minors at the other integers × 10^k.
     /// </summary>
-    public static ScottPlot.TickGenerators.NumericManual LogTicks(double min, double max, Func<double, string> format)
+    public static List<(double Position, string? Label)> LogTicks(double min, double max, Func<double, string> format)
     {
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        var ticks = new List<(double, string?)>();
         int low = (int)Math.Floor(Math.Log10(min)) - 1, high = (int)Math.Ceiling(Math.Log10(max)) + 1;
-        // Few decades: 1-2-5 majors; many: one per decade, so the labels never crowd.
         int[] majors = high - low > 5 ? [1] : [1, 2, 5];
         for (int k = low; k <= high; k++)
             for (int m = 1; m <= 9; m++)
             {
                 double v = m * Math.Pow(10, k);
-                if (majors.Contains(m)) ticks.AddMajor(Math.Log10(v), format(v));
-                else ticks.AddMinor(Math.Log10(v));
+                ticks.Add((Math.Log10(v), majors.Contains(m) ? format(v) : null));
             }
         return ticks;
+    }
+
+    static ScottPlot.TickGenerators.NumericManual Manual(IEnumerable<(double Position, string? Label)> ticks)
+    {
+        var generator = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var (position, label) in ticks)
+            if (label is null) generator.AddMinor(position);
+            else generator.AddMajor(position, label);
+        return generator;
     }
 }

@@ -40,13 +40,18 @@ internal static class BenchCommand
             Description = "Keep freed memory in the process (glibc mallopt): faster steps; false measures peak memory without retained free blocks",
             DefaultValueFactory = _ => true,
         };
+        var breakdown = new Option<bool>("--breakdown")
+        {
+            Description = "For PoNet also time forward, forward + backward and the same products as plain matmuls; false makes PoNet cells about 3× shorter (for ratio rounds)",
+            DefaultValueFactory = _ => true,
+        };
         var maxMemory = new Option<double>("--max-memory") { Description = "MB of resident memory a cell may use before it is stopped and reported oom", DefaultValueFactory = _ => 16000 };
         var timeBudget = new Option<double>("--time-budget") { Description = "Seconds a cell may run before it is stopped and reported skipped", DefaultValueFactory = _ => 300 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/bench" };
         var cell = new Option<string?>("--cell") { Hidden = true, Description = "Internal: measure one cell given as JSON and print the result" };
         var command = new Command("bench", "Training steps/s, inference tokens/s and peak memory against sequence length: PoNet vs Transformer vs FNet.")
         {
-            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, rounds, threads, bf16, keepFreed, maxMemory, timeBudget, output, cell,
+            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, rounds, threads, bf16, keepFreed, breakdown, maxMemory, timeBudget, output, cell,
         };
         command.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -57,7 +62,7 @@ internal static class BenchCommand
                 Arch = parse.GetValue(arch)!, Layers = parse.GetValue(layers), Dim = parse.GetValue(dim), Heads = parse.GetValue(heads),
                 Ffn = parse.GetValue(ffn), BatchSize = parse.GetValue(batch), Segments = parse.GetValue(segments),
                 Repeats = parse.GetValue(repeats), Threads = parse.GetValue(threads), BFloat16 = parse.GetValue(bf16),
-                KeepFreedMemory = parse.GetValue(keepFreed),
+                KeepFreedMemory = parse.GetValue(keepFreed), Breakdown = parse.GetValue(breakdown),
             };
             var mixerList = SplitList(parse.GetValue(mixers)!, "--mixers");
             foreach (var m in mixerList)
@@ -127,10 +132,10 @@ internal static class BenchCommand
 
     static string Csv(IEnumerable<BenchResult> results)
     {
-        var sb = new StringBuilder("mixer,length,status,rounds,train_steps_per_second,infer_tokens_per_second,peak_memory_mb,forward_seconds,forward_backward_seconds,achieved_gflops,matmul_gflops,matmul_forward_seconds,matmul_forward_backward_seconds\n");
+        var sb = new StringBuilder("mixer,length,status,rounds,train_steps_per_second,train_step_cpu_seconds,infer_tokens_per_second,peak_memory_mb,forward_seconds,forward_backward_seconds,achieved_gflops,matmul_gflops,matmul_forward_seconds,matmul_forward_backward_seconds\n");
         static string F(double? v) => v?.ToString("G6", CultureInfo.InvariantCulture) ?? "";
         foreach (var r in results)
-            sb.AppendLine(string.Join(",", r.Mixer, r.Length.ToString(CultureInfo.InvariantCulture), r.Status, r.Rounds?.ToString(CultureInfo.InvariantCulture) ?? "", F(r.TrainStepsPerSecond), F(r.InferTokensPerSecond),
+            sb.AppendLine(string.Join(",", r.Mixer, r.Length.ToString(CultureInfo.InvariantCulture), r.Status, r.Rounds?.ToString(CultureInfo.InvariantCulture) ?? "", F(r.TrainStepsPerSecond), F(r.TrainStepCpuSeconds), F(r.InferTokensPerSecond),
                 F(r.PeakMemoryMb), F(r.ForwardSeconds), F(r.ForwardBackwardSeconds), F(r.AchievedGflops), F(r.MatmulGflops), F(r.MatmulForwardSeconds), F(r.MatmulForwardBackwardSeconds)));
         return sb.ToString();
     }
@@ -146,10 +151,11 @@ internal static class BenchCommand
         BenchResult? Cell(string mixer, int length) => results.FirstOrDefault(r => r.Mixer == mixer && r.Length == length);
         string Header(int n) => n >= 1024 && n % 1024 == 0 ? $"{n / 1024}K" : n.ToString(CultureInfo.InvariantCulture);
         bool versusTransformer = mixers.Contains("transformer") && mixers.Count > 1;
-        string medians = plan.Rounds > 1 ? $", median of {plan.Rounds} rounds" : "";
+        if (plan.Rounds > 1)
+            console.WriteLine($"Each cell: the median over {plan.Rounds} rounds; ratios: per round, then median (min–max).");
         void Table(string title, Func<BenchResult, double?> value, string format)
         {
-            var table = new Table().Title(title + medians + (versusTransformer ? " (× Transformer)" : ""));
+            var table = new Table().Title(title + (versusTransformer ? " (× Transformer)" : ""));
             table.AddColumn("mixer");
             foreach (var n in lengths) table.AddColumn(new TableColumn(Header(n)).RightAligned());
             foreach (var mixer in mixers)
@@ -176,14 +182,12 @@ internal static class BenchCommand
         {
             // The targets of the README in one place: PoNet against each baseline, per length, each
             // ratio taken within a round (the cells ran back to back) and summarised over rounds.
-            var versus = new Table().Title(plan.Rounds > 1
-                ? $"PoNet ÷ baseline, per-round ratios over {plan.Rounds} rounds: median (min–max)"
-                : "PoNet ÷ baseline");
+            var versus = new Table().Title("PoNet ÷ baseline");
             versus.AddColumn("baseline");
             versus.AddColumn("measure");
             foreach (var n in lengths) versus.AddColumn(new TableColumn(Header(n)).RightAligned());
             foreach (var other in mixers.Where(m => m != BenchSweep.Subject))
-                foreach (var (measure, label) in new[] { ("train_steps_per_second", "training steps/s"), ("peak_memory_mb", "peak memory") })
+                foreach (var (measure, label) in new[] { ("train_steps_per_second", "training steps/s"), ("train_steps_per_cpu_second", "training steps per CPU s"), ("peak_memory_mb", "peak memory") })
                 {
                     var row = new List<string> { other, label };
                     foreach (var n in lengths)
@@ -197,12 +201,12 @@ internal static class BenchCommand
                 }
             console.Write(versus);
         }
-        if (results.Any(r => r.Mixer == "ponet" && r.Status == "ok"))
+        if (results.Any(r => r.Mixer == "ponet" && r.Status == "ok" && r.ForwardSeconds is not null))
         {
             var flops = new Table().Title("PoNet: model FLOP rate vs this machine's matmul rate (same process)");
             foreach (var h in new[] { "N", "achieved GFLOP/s", "matmul GFLOP/s", "fwd s", "matmuls fwd s", "fwd+bwd s", "matmuls fwd+bwd s" })
                 flops.AddColumn(new TableColumn(h).RightAligned());
-            foreach (var r in results.Where(r => r.Mixer == "ponet" && r.Status == "ok"))
+            foreach (var r in results.Where(r => r.Mixer == "ponet" && r.Status == "ok" && r.ForwardSeconds is not null))
                 flops.AddRow(new[] { r.Length.ToString(CultureInfo.InvariantCulture), $"{r.AchievedGflops:F1}", $"{r.MatmulGflops:F1}", $"{r.ForwardSeconds:F3}",
                     $"{r.MatmulForwardSeconds:F3}", $"{r.ForwardBackwardSeconds:F3}", $"{r.MatmulForwardBackwardSeconds:F3}" });
             console.Write(flops);

@@ -29,6 +29,8 @@ public sealed record BenchSpec
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>glibc keeps freed memory (<see cref="NativeMemory.KeepFreedMemory"/>): faster steps, but the peak includes retained free blocks.</summary>
     [JsonPropertyName("keep_freed_memory")] public bool KeepFreedMemory { get; init; } = true;
+    /// <summary>For PoNet also time forward, forward + backward and the same products as plain matmuls (a cell then takes about 3× as long).</summary>
+    [JsonPropertyName("breakdown")] public bool Breakdown { get; init; } = true;
 }
 
 public sealed record BenchResult
@@ -44,6 +46,8 @@ public sealed record BenchResult
     [JsonPropertyName("detail")] public string? Detail { get; init; }
     [JsonPropertyName("train_steps_per_second")] public double? TrainStepsPerSecond { get; init; }
     [JsonPropertyName("train_step_seconds")] public double? TrainStepSeconds { get; init; }
+    /// <summary>Process CPU time (all threads) per training step, median: unlike wall time, barely moved by other jobs on a shared machine.</summary>
+    [JsonPropertyName("train_step_cpu_seconds")] public double? TrainStepCpuSeconds { get; init; }
     [JsonPropertyName("forward_seconds")] public double? ForwardSeconds { get; init; }
     [JsonPropertyName("forward_backward_seconds")] public double? ForwardBackwardSeconds { get; init; }
     [JsonPropertyName("infer_tokens_per_second")] public double? InferTokensPerSecond { get; init; }
@@ -90,19 +94,29 @@ public static class BenchCell
 
         subject.Model.train();
         double trainPeak = 0;
+        var cpuTimes = new List<double>();
+        var process = Process.GetCurrentProcess();
         var train = Median(spec, () =>
         {
-            using var scope = NewDisposeScope();
-            optimizer.zero_grad();
-            subject.Loss(tokens).backward();
-            optimizer.step();
+            process.Refresh();
+            var cpu = process.TotalProcessorTime;
+            using (var scope = NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                subject.Loss(tokens).backward();
+                optimizer.step();
+            }
+            process.Refresh();
+            cpuTimes.Add((process.TotalProcessorTime - cpu).TotalSeconds);
         }, ref trainPeak, baseline);
+        // The timed runs are the last Repeats of the calls (after Warmup).
+        var trainCpu = BenchSweep.Median(cpuTimes.Skip(spec.Warmup).ToList());
         // Forward and forward + backward alone, and the same layers' products as plain matmuls, only
         // where the cost model applies. Each model run alternates with its plain-matmul counterpart
         // (A B A B …): on a shared machine a burst of load then hits both alike, so the matmuls, a
         // subset of the model's work, cannot read slower than the model because they ran later.
         double? forward = null, forwardBackward = null, matmulForward = null, matmulTrain = null, gemmRate = null;
-        if (spec.Mixer == "ponet")
+        if (spec.Mixer == "ponet" && spec.Breakdown)
         {
             using var plain = new PlainMatmuls(spec, subject.ComputedProjections);
             (forward, matmulForward) = Alternating(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, plain.Forward);
@@ -128,12 +142,12 @@ public static class BenchCell
         return new BenchResult
         {
             Mixer = spec.Mixer, Length = spec.Length,
-            TrainStepSeconds = train, TrainStepsPerSecond = 1 / train,
+            TrainStepSeconds = train, TrainStepsPerSecond = 1 / train, TrainStepCpuSeconds = trainCpu,
             ForwardSeconds = forward, ForwardBackwardSeconds = forwardBackward,
             InferTokensPerSecond = tokenCount / infer,
             TrainPeakMemoryMb = trainPeak, InferPeakMemoryMb = inferPeak, PeakMemoryMb = Math.Max(trainPeak, inferPeak),
             BaselineMemoryMb = baseline,
-            AchievedGflops = spec.Mixer == "ponet" ? trainFlops / train / 1e9 : null, MatmulGflops = gemmRate,
+            AchievedGflops = spec.Mixer == "ponet" && spec.Breakdown ? trainFlops / train / 1e9 : null, MatmulGflops = gemmRate,
             MatmulForwardSeconds = matmulForward, MatmulForwardBackwardSeconds = matmulTrain,
             Parameters = subject.Model.parameters().Sum(p => p.numel()),
         };

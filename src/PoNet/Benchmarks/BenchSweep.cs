@@ -83,6 +83,9 @@ public sealed class BenchSweep(Func<BenchSpec, BenchResult> runCell, Action<Benc
                         .Select(p => (p.Item1!, p.Item2!)).ToList();
                     if (pairs.Count == 0) continue;
                     ratios.Add(Ratio(baseline, length, "train_steps_per_second", pairs.Select(p => p.Item1.TrainStepsPerSecond!.Value / p.Item2.TrainStepsPerSecond!.Value)));
+                    // Throughput in CPU time: baseline CPU seconds per step ÷ PoNet's.
+                    if (pairs.All(p => p.Item1.TrainStepCpuSeconds > 0 && p.Item2.TrainStepCpuSeconds > 0))
+                        ratios.Add(Ratio(baseline, length, "train_steps_per_cpu_second", pairs.Select(p => p.Item2.TrainStepCpuSeconds!.Value / p.Item1.TrainStepCpuSeconds!.Value)));
                     if (pairs.All(p => p.Item2.PeakMemoryMb > 0))
                         ratios.Add(Ratio(baseline, length, "peak_memory_mb", pairs.Select(p => p.Item1.PeakMemoryMb!.Value / p.Item2.PeakMemoryMb!.Value)));
                 }
@@ -126,7 +129,7 @@ public sealed class BenchSweep(Func<BenchSpec, BenchResult> runCell, Action<Benc
         {
             Round = null, Rounds = ok.Count,
             Detail = ok.Count == rounds.Count ? null : $"{rounds.Count - ok.Count} of {rounds.Count} rounds failed",
-            TrainStepSeconds = trainSeconds, TrainStepsPerSecond = M(r => r.TrainStepsPerSecond),
+            TrainStepSeconds = trainSeconds, TrainStepsPerSecond = M(r => r.TrainStepsPerSecond), TrainStepCpuSeconds = M(r => r.TrainStepCpuSeconds),
             ForwardSeconds = M(r => r.ForwardSeconds), ForwardBackwardSeconds = M(r => r.ForwardBackwardSeconds),
             InferTokensPerSecond = M(r => r.InferTokensPerSecond),
             PeakMemoryMb = M(r => r.PeakMemoryMb), TrainPeakMemoryMb = M(r => r.TrainPeakMemoryMb), InferPeakMemoryMb = M(r => r.InferPeakMemoryMb),

@@ -20,6 +20,7 @@ public class BenchCellTests
         });
         Assert.Equal("ok", result.Status);
         Assert.True(result.TrainStepsPerSecond > 0 && result.InferTokensPerSecond > 0);
+        Assert.True(result.TrainStepCpuSeconds > 0);
         Assert.True(result.Parameters > 0);
         Assert.True(result.PeakMemoryMb >= 0);
         if (mixer == "ponet")
@@ -28,6 +29,19 @@ public class BenchCellTests
             Assert.True(result.ForwardSeconds > 0 && result.ForwardBackwardSeconds > 0 && result.MatmulForwardSeconds > 0);
         }
         else Assert.Null(result.AchievedGflops);
+    }
+
+    [Fact]
+    public void WithoutBreakdownAPoNetCellTimesOnlyTrainingAndInference()
+    {
+        var result = BenchCell.Run(new BenchSpec
+        {
+            Mixer = "ponet", Length = 32, Layers = 1, Dim = 16, Heads = 2, Ffn = 32, BatchSize = 2, Segments = 8, Repeats = 1, Warmup = 0, Threads = 1, Breakdown = false,
+        });
+        Assert.True(result.TrainStepsPerSecond > 0 && result.InferTokensPerSecond > 0);
+        Assert.Null(result.ForwardSeconds);
+        Assert.Null(result.MatmulForwardSeconds);
+        Assert.Null(result.AchievedGflops);
     }
 
     [Fact]

@@ -78,8 +78,11 @@ public static class BenchCell
     public static readonly IReadOnlyList<string> Mixers = ["ponet", "transformer", "transformer-explicit", "fnet"];
 
     /// <param name="Projections">D×D projections per layer in the PONET.md §1 cost model.</param>
-    /// <param name="ComputedProjections">D×D products per layer the implementation actually runs over all N tokens.</param>
-    sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int ComputedProjections);
+    /// <param name="ComputedWidths">
+    /// The products per layer the implementation actually runs over all N tokens, as output widths in
+    /// units of D, shaped as it runs them: PoNet's L0, S0 and O are one D→3D product, then the output projection D→D.
+    /// </param>
+    sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int[] ComputedWidths);
 
     public static BenchResult Run(BenchSpec spec)
     {
@@ -118,7 +121,7 @@ public static class BenchCell
         double? forward = null, forwardBackward = null, matmulForward = null, matmulTrain = null, gemmRate = null;
         if (spec.Mixer == "ponet" && spec.Breakdown)
         {
-            using var plain = new PlainMatmuls(spec, subject.ComputedProjections);
+            using var plain = new PlainMatmuls(spec, subject.ComputedWidths);
             (forward, matmulForward) = Alternating(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, plain.Forward);
             (forwardBackward, matmulTrain) = Alternating(spec, () =>
             {
@@ -165,9 +168,9 @@ public static class BenchCell
             };
             var model = new PoNetModel(config);
             // Cost model: attention.self's five projections + attention.output.dense. Run per token: L0, S0,
-            // O and the output projection (GA forms Q and K from X's mean, see MultiGranularityPooling).
+            // O (one fused D→3D product) and the output projection (GA forms Q and K from X's mean, see MultiGranularityPooling).
             return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
-                t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, 4);
+                t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, [3, 1]);
         }
         var mixer = spec.Mixer switch
         {
@@ -184,8 +187,8 @@ public static class BenchCell
         var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
         int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
         // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (PoNetLraMixer),
-        // so per token it runs L0, S0, O and the output projection: 4 of the cost model's 6.
-        int computed = mixer == MixerKind.PoNet ? 4 : projections;
+        // so per token it runs L0, S0, O (one fused D→3D product) and the output projection: 4 of the cost model's 6.
+        int[] computed = mixer == MixerKind.PoNet ? [3, 1] : Enumerable.Repeat(1, projections).ToArray();
         return new Subject(classifier,
             t => nn.functional.cross_entropy(classifier.forward(new LraBatch(t, null, labels)), labels),
             t => classifier.forward(new LraBatch(t, null, labels)), projections, computed);
@@ -226,7 +229,8 @@ public static class BenchCell
     }
 
     /// <summary>
-    /// The layers' dense algebra alone: per layer <c>projections</c> D×D products and the FFN
+    /// The layers' dense algebra alone: per layer the products of <c>widths</c> (D→w·D each, as the
+    /// model fuses them: timing a fused product as separate D×D ones would read slower than the model) and the FFN
     /// (D→F→D) on [B·N, D], forward, and forward + backward from a dense upstream gradient (as the
     /// model's backward gets; the gradient of a <c>sum()</c> would be a stride-0 expanded tensor,
     /// which libtorch's matmul backward copies or handles on a slow path). The ratio of the model's
@@ -235,18 +239,21 @@ public static class BenchCell
     sealed class PlainMatmuls : IDisposable
     {
         readonly BenchSpec spec;
-        readonly int projections;
-        readonly Tensor x, w, w1, w2, upstream;
+        readonly Tensor x, w1, w2, square;
+        /// <summary>A dense upstream gradient for each output width (in units of D).</summary>
+        readonly Dictionary<long, Tensor> upstream = [];
+        readonly Tensor[] w;
 
-        public PlainMatmuls(BenchSpec spec, int projections)
+        public PlainMatmuls(BenchSpec spec, int[] widths)
         {
-            (this.spec, this.projections) = (spec, projections);
+            this.spec = spec;
             long rows = (long)spec.BatchSize * spec.Length;
             x = randn(rows, spec.Dim, requires_grad: true);
-            w = randn(spec.Dim, spec.Dim, requires_grad: true);
+            w = widths.Select(k => randn(k * spec.Dim, spec.Dim, requires_grad: true)).ToArray();
             w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
             w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
-            upstream = randn(rows, spec.Dim);
+            foreach (var k in widths.Append(1).Distinct()) upstream[k] = randn(rows, k * spec.Dim);
+            square = randn(spec.Dim, spec.Dim);
         }
 
         List<Tensor> Layers()
@@ -254,7 +261,7 @@ public static class BenchCell
             var outputs = new List<Tensor>();
             for (int layer = 0; layer < spec.Layers; layer++)
             {
-                for (int p = 0; p < projections; p++) outputs.Add(ComputePrecision.Linear(x, w, null));
+                foreach (var weight in w) outputs.Add(ComputePrecision.Linear(x, weight, null));
                 outputs.Add(ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null));
             }
             return outputs;
@@ -270,21 +277,21 @@ public static class BenchCell
         {
             using var s = NewDisposeScope();
             var outputs = Layers();
-            torch.autograd.backward(outputs, outputs.Select(_ => upstream).ToList());
-            foreach (var t in new[] { x, w, w1, w2 }) t.grad?.zero_();
+            torch.autograd.backward(outputs, outputs.Select(o => upstream[o.shape[1] / spec.Dim]).ToList());
+            foreach (var t in w.Append(x).Append(w1).Append(w2)) t.grad?.zero_();
         }
 
         /// <summary>This process's GEMM rate on [B·N, D]×[D, D], GFLOP/s.</summary>
         public double GemmGflops()
         {
             double ignored = 0;
-            var seconds = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
+            var seconds = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, square, null); }, ref ignored, 0);
             return 2.0 * x.shape[0] * spec.Dim * spec.Dim / seconds / 1e9;
         }
 
         public void Dispose()
         {
-            foreach (var t in new[] { x, w, w1, w2, upstream }) t.Dispose();
+            foreach (var t in w.Append(x).Append(w1).Append(w2).Append(square).Concat(upstream.Values)) t.Dispose();
         }
     }
 }

@@ -58,15 +58,23 @@ internal static class BenchPlot
     /// </summary>
     public static List<(double Position, string? Label)> LogTicks(double min, double max, Func<double, string> format)
     {
-        var ticks = new List<(double, string?)>();
+        var ticks = new List<(double Position, string? Label)>();
         int low = (int)Math.Floor(Math.Log10(min)) - 1, high = (int)Math.Ceiling(Math.Log10(max)) + 1;
-        int[] majors = high - low > 5 ? [1] : [1, 2, 5];
+        // Many decades: a label per decade; a few: 1-2-5; less than a factor of 5: every integer.
+        int[] majors = high - low > 5 ? [1] : max / min >= 5 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
         for (int k = low; k <= high; k++)
             for (int m = 1; m <= 9; m++)
             {
                 double v = m * Math.Pow(10, k);
                 ticks.Add((Math.Log10(v), majors.Contains(m) ? format(v) : null));
             }
+        // Still fewer than two labels among the data (e.g. 2472 and 2952 MB): label the extremes measured.
+        if (ticks.Count(t => t.Label is not null && t.Position >= Math.Log10(min) - 1e-9 && t.Position <= Math.Log10(max) + 1e-9) < 2)
+        {
+            ticks.RemoveAll(t => t.Label is not null && t.Position > Math.Log10(min) - 0.05 && t.Position < Math.Log10(max) + 0.05);
+            ticks.Add((Math.Log10(min), format(min)));
+            if (max > min) ticks.Add((Math.Log10(max), format(max)));
+        }
         return ticks;
     }
 

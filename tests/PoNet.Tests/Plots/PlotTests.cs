@@ -26,6 +26,14 @@ public class PlotTests
     }
 
     [Fact]
+    public void ANarrowRangeStillHasLabelsAmongTheData()
+    {
+        var ticks = BenchPlot.LogTicks(2472, 2952, v => v.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture));
+        var inside = ticks.Where(t => t.Label is not null && t.Position >= Math.Log10(2472) - 1e-9 && t.Position <= Math.Log10(2952) + 1e-9).Select(t => t.Label).ToList();
+        Assert.Equal(["2,472", "2,952"], inside);
+    }
+
+    [Fact]
     public void PerStepMetricsWithDevCellsOnlyAtEvaluationsArePlotted()
     {
         using var dir = new TempDir();

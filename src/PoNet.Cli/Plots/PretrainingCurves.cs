@@ -34,6 +34,8 @@ internal static class PretrainingCurves
         Line(e => e.SsoAccuracy, "held-out SSO accuracy", right: true);
         plot.Title("PoNet pre-training");
         plot.XLabel("step");
+        // Steps are whole numbers: no 1.1, 1.2, … on a short run.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy";
         plot.Axes.AutoScale();

@@ -69,6 +69,8 @@ internal static class TrainingCurves
         Line(r => r.DevAccuracy, "dev accuracy", right: true, dev: true);
         plot.Title(title);
         plot.XLabel("step");
+        // Steps are whole numbers: no 1.1, 1.2, … on a short run.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy";
         plot.Axes.AutoScale();

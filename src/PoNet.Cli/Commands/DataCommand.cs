@@ -67,7 +67,7 @@ internal static class DataCommand
         var output = new Option<string>("--out") { Description = "Folder for the images and labels (IDX files)", Required = true };
         var count = new Option<int>("--count") { Description = "Images (split 80/10/10 into train/dev/test)", DefaultValueFactory = _ => 200_000 };
         var seed = new Option<long>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
-        var preview = new Option<string?>("--preview") { Description = "Also write a PNG of the first 16 images (green frame: connected, red: not)" };
+        var preview = new Option<string?>("--preview") { Description = "Also write a PNG of the first 16 images, with a colour key (green frame: connected, red: not)" };
         var command = new Command("pathfinder", "Generate the LRA Pathfinder-32 task (path length 14) as IDX image and label files.");
         foreach (var option in new Option[] { output, count, seed, preview })
             command.Options.Add(option);

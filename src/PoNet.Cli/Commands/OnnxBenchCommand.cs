@@ -30,7 +30,7 @@ internal static class OnnxBenchCommand
     {
         // bert-base / ponet-base-uncased; positions extended to the longest length measured.
         "base" => new PoNetConfig { MaxPositionEmbeddings = Math.Max(512, maxLength) },
-        // The LRA text shape (PONET.md §6: D 64, 2 layers, 2 heads, FFN 128) in the pretrained layout.
+        // The LRA text shape (docs/MODEL.md §6: D 64, 2 layers, 2 heads, FFN 128) in the pretrained layout.
         "lra" => new PoNetConfig
         {
             VocabSize = 512, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 128,
@@ -149,7 +149,7 @@ internal static class OnnxBenchCommand
                 ids[r * n + t] = t == 0 ? config.ClsTokenId : t == n - 1 || t == n / 2 ? config.SepTokenId : rng.Next(config.SepTokenId + 2, config.VocabSize);
         var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
         var types = new long[ids.Length];
-        // The LRA shape gets LRA's segments (PONET.md §6, the Text task: segment_num 4096, chunks of
+        // The LRA shape gets LRA's segments (docs/MODEL.md §6, the Text task: segment_num 4096, chunks of
         // N / 4096 + 1 positions); the base shape derives them from [CLS]/[SEP] (two halves).
         long[]? segments = null;
         if (c.Shape == "lra")

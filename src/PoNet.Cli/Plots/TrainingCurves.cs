@@ -1,3 +1,4 @@
+using System.Globalization;
 using PoNet.IO;
 using PoNet.Training;
 using ScottPlot;
@@ -45,6 +46,8 @@ internal static class TrainingCurves
         }
         plot.Title(title);
         plot.XLabel("step");
+        // Steps are whole numbers: no 1.1, 1.2, … on a short run.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.YLabel("loss");
         plot.Axes.Right.Label.Text = "accuracy / score";
         plot.Axes.AutoScale();
@@ -53,6 +56,38 @@ internal static class TrainingCurves
         plot.ShowLegend(Edge.Right);
         var png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>Plots a metrics.csv as written by the trainer (columns step, learning_rate, train_*, dev_*; empty cells skipped).</summary>
+    public static void SavePngFromCsv(string metricsCsv, string title, string path) => SavePng(ReadCsv(metricsCsv), title, path);
+
+    /// <summary>The rows of a metrics.csv, columns found by header name; a malformed file is one line naming it and the line.</summary>
+    public static List<MetricsRow> ReadCsv(string metricsCsv)
+    {
+        var lines = File.ReadAllLines(metricsCsv);
+        if (lines.Length == 0) throw new PoNetInputException($"{metricsCsv}: empty (expected a header line step,learning_rate,…)");
+        var header = lines[0].Split(',').Select(h => h.Trim()).ToList();
+        int step = header.IndexOf("step"), lr = header.IndexOf("learning_rate");
+        if (step < 0) throw new PoNetInputException($"{metricsCsv}:1: no 'step' column in the header");
+        var rows = new List<MetricsRow>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Trim().Length == 0) continue;
+            var cells = lines[i].Split(',');
+            double? Cell(int c) => c >= 0 && c < cells.Length && double.TryParse(cells[c], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null;
+            if (!int.TryParse(step < cells.Length ? cells[step] : "", NumberStyles.Integer, CultureInfo.InvariantCulture, out var s))
+                throw new PoNetInputException($"{metricsCsv}:{i + 1}: step '{(step < cells.Length ? cells[step] : "")}' is not an integer");
+            var train = new Dictionary<string, double>();
+            var dev = new Dictionary<string, double>();
+            for (int c = 0; c < header.Count; c++)
+                if (Cell(c) is { } v)
+                {
+                    if (header[c].StartsWith("train_", StringComparison.Ordinal)) train[header[c][6..]] = v;
+                    else if (header[c].StartsWith("dev_", StringComparison.Ordinal)) dev[header[c][4..]] = v;
+                }
+            rows.Add(new MetricsRow { Step = s, LearningRate = Cell(lr), Train = train, Dev = dev.Count > 0 ? dev : null });
+        }
+        return rows;
     }
 
     /// <summary>

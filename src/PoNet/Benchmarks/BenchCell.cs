@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Serialization;
+using PoNet.Model.Mixers;
 using PoNet.Lra;
 using PoNet.Model;
-using PoNet.Model.Mixers;
 using TorchSharp;
 using static TorchSharp.torch;
 using PoNet.Runtime;
@@ -30,17 +30,25 @@ public sealed record BenchSpec
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>glibc keeps freed memory (<see cref="NativeMemory.KeepFreedMemory"/>): faster steps, but the peak includes retained free blocks.</summary>
     [JsonPropertyName("keep_freed_memory")] public bool KeepFreedMemory { get; init; } = true;
+    /// <summary>For PoNet also time forward, forward + backward and the same products as plain matmuls (a cell then takes about 3× as long).</summary>
+    [JsonPropertyName("breakdown")] public bool Breakdown { get; init; } = true;
 }
 
 public sealed record BenchResult
 {
     [JsonPropertyName("mixer")] public string Mixer { get; init; } = "";
     [JsonPropertyName("length")] public int Length { get; init; }
+    /// <summary>The round (1, 2, …) of a single measurement; null on a cell summarised over rounds.</summary>
+    [JsonPropertyName("round"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Round { get; init; }
+    /// <summary>On a summarised cell: the rounds that succeeded, whose medians it reports.</summary>
+    [JsonPropertyName("rounds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Rounds { get; init; }
     /// <summary>ok, oom (over --max-memory), skipped (over --time-budget, or a shorter length already failed) or error.</summary>
     [JsonPropertyName("status")] public string Status { get; init; } = "ok";
     [JsonPropertyName("detail")] public string? Detail { get; init; }
     [JsonPropertyName("train_steps_per_second")] public double? TrainStepsPerSecond { get; init; }
     [JsonPropertyName("train_step_seconds")] public double? TrainStepSeconds { get; init; }
+    /// <summary>Process CPU time (all threads) per training step, median: unlike wall time, barely moved by other jobs on a shared machine.</summary>
+    [JsonPropertyName("train_step_cpu_seconds")] public double? TrainStepCpuSeconds { get; init; }
     [JsonPropertyName("forward_seconds")] public double? ForwardSeconds { get; init; }
     [JsonPropertyName("forward_backward_seconds")] public double? ForwardBackwardSeconds { get; init; }
     [JsonPropertyName("infer_tokens_per_second")] public double? InferTokensPerSecond { get; init; }
@@ -71,8 +79,11 @@ public static class BenchCell
     public static readonly IReadOnlyList<string> Mixers = ["ponet", "transformer", "transformer-explicit", "fnet"];
 
     /// <param name="Projections">D×D projections per layer in the docs/MODEL.md §1 cost model.</param>
-    /// <param name="ComputedProjections">D×D products per layer the implementation actually runs over all N tokens.</param>
-    sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int ComputedProjections);
+    /// <param name="ComputedWidths">
+    /// The products per layer the implementation actually runs over all N tokens, as output widths in
+    /// units of D, shaped as it runs them: PoNet's L0, S0 and O are one D→3D product, then the output projection D→D.
+    /// </param>
+    sealed record Subject(nn.Module Model, Func<Tensor, Tensor> Loss, Func<Tensor, Tensor> Infer, int Projections, int[] ComputedWidths);
 
     public static BenchResult Run(BenchSpec spec)
     {
@@ -87,25 +98,39 @@ public static class BenchCell
 
         subject.Model.train();
         double trainPeak = 0;
+        var cpuTimes = new List<double>();
+        var process = Process.GetCurrentProcess();
         var train = Median(spec, () =>
         {
-            using var scope = NewDisposeScope();
-            optimizer.zero_grad();
-            subject.Loss(tokens).backward();
-            optimizer.step();
+            process.Refresh();
+            var cpu = process.TotalProcessorTime;
+            using (var scope = NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                subject.Loss(tokens).backward();
+                optimizer.step();
+            }
+            process.Refresh();
+            cpuTimes.Add((process.TotalProcessorTime - cpu).TotalSeconds);
         }, ref trainPeak, baseline);
-        // Forward and forward + backward alone, and the plain matmuls, only where the cost model applies.
-        double ignored = 0;
-        double? forward = null, forwardBackward = null;
-        if (spec.Mixer == "ponet")
+        // The timed runs are the last Repeats of the calls (after Warmup).
+        var trainCpu = BenchSweep.Median(cpuTimes.Skip(spec.Warmup).ToList());
+        // Forward and forward + backward alone, and the same layers' products as plain matmuls, only
+        // where the cost model applies. Each model run alternates with its plain-matmul counterpart
+        // (A B A B …): on a shared machine a burst of load then hits both alike, so the matmuls, a
+        // subset of the model's work, cannot read slower than the model because they ran later.
+        double? forward = null, forwardBackward = null, matmulForward = null, matmulTrain = null, gemmRate = null;
+        if (spec.Mixer == "ponet" && spec.Breakdown)
         {
-            forward = Median(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, ref ignored, baseline);
-            forwardBackward = Median(spec, () =>
+            using var plain = new PlainMatmuls(spec, subject.ComputedWidths);
+            (forward, matmulForward) = Alternating(spec, () => { using var scope = NewDisposeScope(); subject.Loss(tokens); }, plain.Forward);
+            (forwardBackward, matmulTrain) = Alternating(spec, () =>
             {
                 using var scope = NewDisposeScope();
                 subject.Model.zero_grad();
                 subject.Loss(tokens).backward();
-            }, ref ignored, baseline);
+            }, plain.ForwardBackward);
+            gemmRate = plain.GemmGflops();
         }
         subject.Model.eval();
         double inferPeak = 0;
@@ -116,18 +141,17 @@ public static class BenchCell
             subject.Infer(tokens);
         }, ref inferPeak, baseline);
 
-        var (matmulForward, matmulTrain, gemmRate) = spec.Mixer == "ponet" ? PlainMatmuls(spec, subject.ComputedProjections) : (null, null, null);
         long tokenCount = (long)spec.BatchSize * spec.Length;
         double trainFlops = 3 * 2.0 * tokenCount * spec.Layers * ((double)subject.Projections * spec.Dim * spec.Dim + 2.0 * spec.Dim * spec.Ffn);
         return new BenchResult
         {
             Mixer = spec.Mixer, Length = spec.Length,
-            TrainStepSeconds = train, TrainStepsPerSecond = 1 / train,
+            TrainStepSeconds = train, TrainStepsPerSecond = 1 / train, TrainStepCpuSeconds = trainCpu,
             ForwardSeconds = forward, ForwardBackwardSeconds = forwardBackward,
             InferTokensPerSecond = tokenCount / infer,
             TrainPeakMemoryMb = trainPeak, InferPeakMemoryMb = inferPeak, PeakMemoryMb = Math.Max(trainPeak, inferPeak),
             BaselineMemoryMb = baseline,
-            AchievedGflops = spec.Mixer == "ponet" ? trainFlops / train / 1e9 : null, MatmulGflops = gemmRate,
+            AchievedGflops = spec.Mixer == "ponet" && spec.Breakdown ? trainFlops / train / 1e9 : null, MatmulGflops = gemmRate,
             MatmulForwardSeconds = matmulForward, MatmulForwardBackwardSeconds = matmulTrain,
             Parameters = subject.Model.parameters().Sum(p => p.numel()),
         };
@@ -145,9 +169,9 @@ public static class BenchCell
             };
             var model = new PoNetModel(config);
             // Cost model: attention.self's five projections + attention.output.dense. Run per token: L0, S0,
-            // O and the output projection (GA forms Q and K from X's mean, see GlobalAggregation.FromX).
+            // O (one fused D→3D product) and the output projection (GA forms Q and K from X's mean, see GlobalAggregation.FromX).
             return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
-                t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, 4);
+                t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, [3, 1]);
         }
         var mixer = spec.Mixer switch
         {
@@ -164,8 +188,8 @@ public static class BenchCell
         var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
         int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
         // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (GlobalAggregation.FromX),
-        // so per token it runs L0, S0, O and the output projection: 4 of the cost model's 6.
-        int computed = mixer == MixerKind.PoNet ? 4 : projections;
+        // so per token it runs L0, S0, O (one fused D→3D product) and the output projection: 4 of the cost model's 6.
+        int[] computed = mixer == MixerKind.PoNet ? [3, 1] : Enumerable.Repeat(1, projections).ToArray();
         return new Subject(classifier,
             t => nn.functional.cross_entropy(classifier.forward(new LraBatch(t, null, labels)), labels),
             t => classifier.forward(new LraBatch(t, null, labels)), projections, computed);
@@ -188,33 +212,87 @@ public static class BenchCell
         return times[times.Count / 2];
     }
 
-    /// <summary>
-    /// The layers' dense algebra alone: per layer <paramref name="projections"/> D×D products and the
-    /// FFN (D→F→D) on [B·N, D], forward and forward + backward; and the GEMM rate of [B·N, D]×[D, D].
-    /// The ratio of the model's time to these is the cost of everything else (pooling, norms, …).
-    /// </summary>
-    static (double? forward, double? train, double? gflops) PlainMatmuls(BenchSpec spec, int projections)
+    /// <summary>Median seconds of <paramref name="a"/> and of <paramref name="b"/>, run in turns after warm-up.</summary>
+    static (double A, double B) Alternating(BenchSpec spec, Action a, Action b)
     {
-        using var scope = NewDisposeScope();
-        long rows = (long)spec.BatchSize * spec.Length;
-        var x = randn(rows, spec.Dim, requires_grad: true);
-        var w = randn(spec.Dim, spec.Dim, requires_grad: true);
-        var w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
-        var w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
-        Tensor Layers()
+        for (int i = 0; i < spec.Warmup; i++) { a(); b(); }
+        var (timesA, timesB) = (new List<double>(), new List<double>());
+        for (int i = 0; i < spec.Repeats; i++)
         {
-            Tensor total = zeros(1);
+            var sw = Stopwatch.StartNew();
+            a();
+            timesA.Add(sw.Elapsed.TotalSeconds);
+            sw.Restart();
+            b();
+            timesB.Add(sw.Elapsed.TotalSeconds);
+        }
+        return (BenchSweep.Median(timesA), BenchSweep.Median(timesB));
+    }
+
+    /// <summary>
+    /// The layers' dense algebra alone: per layer the products of <c>widths</c> (D→w·D each, as the
+    /// model fuses them: timing a fused product as separate D×D ones would read slower than the model) and the FFN
+    /// (D→F→D) on [B·N, D], forward, and forward + backward from a dense upstream gradient (as the
+    /// model's backward gets; the gradient of a <c>sum()</c> would be a stride-0 expanded tensor,
+    /// which libtorch's matmul backward copies or handles on a slow path). The ratio of the model's
+    /// time to these is the cost of everything else (pooling, norms, …).
+    /// </summary>
+    sealed class PlainMatmuls : IDisposable
+    {
+        readonly BenchSpec spec;
+        readonly Tensor x, w1, w2, square;
+        /// <summary>A dense upstream gradient for each output width (in units of D).</summary>
+        readonly Dictionary<long, Tensor> upstream = [];
+        readonly Tensor[] w;
+
+        public PlainMatmuls(BenchSpec spec, int[] widths)
+        {
+            this.spec = spec;
+            long rows = (long)spec.BatchSize * spec.Length;
+            x = randn(rows, spec.Dim, requires_grad: true);
+            w = widths.Select(k => randn(k * spec.Dim, spec.Dim, requires_grad: true)).ToArray();
+            w1 = randn(spec.Ffn, spec.Dim, requires_grad: true);
+            w2 = randn(spec.Dim, spec.Ffn, requires_grad: true);
+            foreach (var k in widths.Append(1).Distinct()) upstream[k] = randn(rows, k * spec.Dim);
+            square = randn(spec.Dim, spec.Dim);
+        }
+
+        List<Tensor> Layers()
+        {
+            var outputs = new List<Tensor>();
             for (int layer = 0; layer < spec.Layers; layer++)
             {
-                for (int p = 0; p < projections; p++) total = total + ComputePrecision.Linear(x, w, null).sum();
-                total = total + ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null).sum();
+                foreach (var weight in w) outputs.Add(ComputePrecision.Linear(x, weight, null));
+                outputs.Add(ComputePrecision.Linear(ComputePrecision.Linear(x, w1, null), w2, null));
             }
-            return total;
+            return outputs;
         }
-        double ignored = 0;
-        var forward = Median(spec, () => { using var s = NewDisposeScope(); Layers(); }, ref ignored, 0);
-        var train = Median(spec, () => { using var s = NewDisposeScope(); Layers().backward(); }, ref ignored, 0);
-        var gemm = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, w, null); }, ref ignored, 0);
-        return (forward, train, 2.0 * rows * spec.Dim * spec.Dim / gemm / 1e9);
+
+        public void Forward()
+        {
+            using var s = NewDisposeScope();
+            Layers();
+        }
+
+        public void ForwardBackward()
+        {
+            using var s = NewDisposeScope();
+            var outputs = Layers();
+            torch.autograd.backward(outputs, outputs.Select(o => upstream[o.shape[1] / spec.Dim]).ToList());
+            foreach (var t in w.Append(x).Append(w1).Append(w2)) t.grad?.zero_();
+        }
+
+        /// <summary>This process's GEMM rate on [B·N, D]×[D, D], GFLOP/s.</summary>
+        public double GemmGflops()
+        {
+            double ignored = 0;
+            var seconds = Median(spec with { Repeats = 5 }, () => { using var s = NewDisposeScope(); using var _ = no_grad(); ComputePrecision.Linear(x, square, null); }, ref ignored, 0);
+            return 2.0 * x.shape[0] * spec.Dim * spec.Dim / seconds / 1e9;
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in w.Append(x).Append(w1).Append(w2).Append(square).Concat(upstream.Values)) t.Dispose();
+        }
     }
 }

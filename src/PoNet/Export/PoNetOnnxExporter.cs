@@ -10,7 +10,7 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace PoNet.Export;
 
-/// <summary>Which outputs the exported graph computes (PONET.md §3).</summary>
+/// <summary>Which outputs the exported graph computes (docs/MODEL.md §3).</summary>
 public enum OnnxHead
 {
     /// <summary>last_hidden_state, pooler_output.</summary>
@@ -61,7 +61,7 @@ public sealed record OnnxExportResult(string ModelPath, string? ExternalDataPath
 
 /// <summary>
 /// Writes a PoNet checkpoint as an ONNX graph in standard operators that ONNX Runtime runs on any
-/// provider: the layer of PONET.md §1 with global aggregation formed from X (as GlobalAggregation),
+/// provider: the layer of docs/MODEL.md §1 with global aggregation formed from X (as GlobalAggregation),
 /// local max-pooling as MaxPool, and segment max-pooling as a log-step segmented max scan (prefix and
 /// suffix, ⌈log2 max_position_embeddings⌉ steps each) — no ScatterElements, whose max reduction has no
 /// CUDA kernel in ONNX Runtime and is ignored by TensorRT. Segment ids are derived from [CLS]/[SEP]
@@ -219,7 +219,7 @@ public static class PoNetOnnxExporter
         };
     }
 
-    /// <summary>The graph of PONET.md §1–3 over the state dict's tensors.</summary>
+    /// <summary>The graph of docs/MODEL.md §1–3 over the state dict's tensors.</summary>
     sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan, SegmentIdsInput segmentIds)
     {
         string segments = "", tripCount = "", length = "";
@@ -303,7 +303,7 @@ public static class PoNetOnnxExporter
             var shape = Graph.Node("Shape", ["input_ids"]);
             length = Graph.Node("Slice", [shape, Graph.Int64(1), Graph.Int64(2), Graph.Int64(0)], "sequence_length"); // [1]
 
-            // Masks (PONET.md §1): valid, the additive −10000 score mask, the valid count.
+            // Masks (docs/MODEL.md §1): valid, the additive −10000 score mask, the valid count.
             var valid2 = Graph.Node("Not", [Graph.Node("Equal", ["attention_mask", Graph.Int64Scalar(0)])], "valid");
             valid3 = Unsqueeze(valid2, 2);
             var validF = Graph.Node("Cast", [valid2], "valid_float", OnnxGraph.Attr("to", (long)DataType.Float));

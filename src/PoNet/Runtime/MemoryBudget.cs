@@ -37,4 +37,13 @@ public static class MemoryBudget
 
     public static string Format(double bytes) =>
         bytes >= 1L << 30 ? $"{bytes / (1L << 30):0.#} GiB" : bytes >= 1 << 20 ? $"{bytes / (1 << 20):0.#} MiB" : $"{bytes / 1024:0.#} KiB";
+
+    /// <summary>
+    /// A lower bound on one training step of a pretrained-layout model: float32 weights, gradients
+    /// and AdamW's two moments (4 copies), and per layer at least four [tokens, hidden] activations
+    /// plus the feed-forward's [tokens, ffn] kept for backward, and <paramref name="logitTokens"/> rows
+    /// of vocabulary logits.
+    /// </summary>
+    public static double TrainingStepBytes(long parameters, long tokens, int layers, int hidden, int ffn, long logitTokens = 0, int vocab = 0) =>
+        4.0 * (4.0 * parameters + (double)tokens * layers * (4.0 * hidden + ffn) + (double)logitTokens * vocab);
 }

@@ -152,3 +152,31 @@ public class AtomicDirectoryTests
         Assert.Equal(["model"], Directory.GetFileSystemEntries(parent).Select(Path.GetFileName));
     }
 }
+
+[Collection(nameof(PoNet.Tests.ConsoleRedirection))]
+public class FirstStepMemoryTests
+{
+    [Fact]
+    public void APretrainingStepLargerThanTheMachinesMemoryIsRefusedBeforeTraining()
+    {
+        var corpus = PoNet.Tests.Transfer.TransferTestData.NumberedCorpus(documents: 20, maxSentences: 6);
+        var output = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(output);
+        int code;
+        try
+        {
+            // 1 layer × 16 wide fits anywhere; 65536 sequences of 512 tokens, with vocabulary logits at 15 % of them, do not fit in 24 GiB.
+            code = Program.Main(["pretrain", "--corpus", corpus, "--vocab", PoNet.Tests.Tokenization.TokenizerTestData.VocabPath, "--out",
+                PoNet.Tests.Transfer.TransferTestData.Temp(), "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--max-length", "512",
+                "--batch-size", "65536", "--steps", "1"]);
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Equal(2, code);
+        Assert.Contains("--batch-size × --max-length: a training step of 65536×512 tokens", output.ToString());
+        Assert.Contains("is available", output.ToString());
+    }
+}

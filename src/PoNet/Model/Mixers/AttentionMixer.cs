@@ -38,6 +38,12 @@ public sealed class AttentionMixer : TokenMixer
         RegisterComponents();
     }
 
+    /// <summary>Q, K, V and the output projection when there is one.</summary>
+    public override int CostModelProjections => dense is null ? 3 : 4;
+
+    /// <summary>Q, K, V as one fused product, then the output projection.</summary>
+    public override IReadOnlyList<int> ProjectionWidths => dense is null ? [3] : [3, 1];
+
     public override Tensor forward(Tensor x, MixerContext ctx)
     {
         using var scope = NewDisposeScope();

@@ -19,6 +19,11 @@ public sealed class FourierMixer : TokenMixer
         RegisterComponents();
     }
 
+    /// <summary>No parameters: the FFT is the whole mixer.</summary>
+    public override int CostModelProjections => 0;
+
+    public override IReadOnlyList<int> ProjectionWidths => [];
+
     public override Tensor forward(Tensor x, MixerContext ctx)
     {
         using var scope = NewDisposeScope();

@@ -47,6 +47,13 @@ public sealed class PoNetMixer : TokenMixer
         RegisterComponents();
     }
 
+    /// <summary>Q, K, O, S0, L0 (those the ablation keeps) and the output projection when there is one.</summary>
+    public override int CostModelProjections => new[] { dense_local, dense_segment, dense_q, dense_k, dense_o, dense }.Count(l => l is not null);
+
+    /// <summary>L0, S0 and O as one fused product, then the output projection; Q and K are never formed per token (GlobalAggregation.FromX).</summary>
+    public override IReadOnlyList<int> ProjectionWidths =>
+        [.. new[] { new[] { dense_local, dense_segment, dense_o }.Count(l => l is not null), dense is null ? 0 : 1 }.Where(w => w > 0)];
+
     public bool UsesGlobal { get; }
     public bool UsesSegment { get; }
     public bool UsesLocal { get; }

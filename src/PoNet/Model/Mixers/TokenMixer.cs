@@ -88,6 +88,12 @@ public abstract class TokenMixer : Module<Tensor, MixerContext, Tensor>
 {
     protected TokenMixer(string name) : base(name) { }
 
+    /// <summary>D×D projections per token in the paper's cost model (docs/MODEL.md §1: PoNet's five plus the LRA output projection).</summary>
+    public abstract int CostModelProjections { get; }
+
+    /// <summary>The products this mixer actually runs over all tokens, as output widths in units of D, shaped as it runs them (fused ones as one).</summary>
+    public abstract IReadOnlyList<int> ProjectionWidths { get; }
+
     public static TokenMixer Create(MixerSpec spec) => spec.Kind switch
     {
         MixerKind.PoNet => new PoNetMixer(spec),

@@ -205,7 +205,7 @@ public sealed class LraTrainer : IDisposable
         public void LoadModel(string dir)
         {
             var path = Path.Combine(dir, Trainer.ModelFile);
-            LraCheckpoint.CopyInto(owner.Model.state_dict(), SafeTensors.Load(path), path);
+            StateDictCopy.CopyInto(owner.Model.state_dict(), SafeTensors.Load(path), path);
         }
 
         public JsonNode? SaveState() => new JsonObject

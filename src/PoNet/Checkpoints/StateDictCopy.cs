@@ -1,10 +1,9 @@
-using PoNet.Training;
 using static TorchSharp.torch;
 
-namespace PoNet.Lra;
+namespace PoNet.Checkpoints;
 
-/// <summary>Strict copy of saved tensors into a model (the checkpoint layout itself is <see cref="RunCheckpoints"/>).</summary>
-public static class LraCheckpoint
+/// <summary>Strict copy of saved tensors into a model's own (checkpoint folders themselves: Training.RunCheckpoints).</summary>
+public static class StateDictCopy
 {
     /// <summary>Copies every tensor of <paramref name="source"/> into the same-named target, after checking names, shapes and dtypes all match.</summary>
     public static void CopyInto(IReadOnlyDictionary<string, Tensor> targets, Dictionary<string, Tensor> source, string file)

@@ -180,30 +180,12 @@ public sealed class PoNetOnnxPipeline : IDisposable
         }
     }
 
-    /// <summary>Rows padded to the longest: [PAD], token type 0, attention 0, one segment past each row's last.</summary>
+    /// <summary>Rows padded to the longest (<see cref="PaddedBatch"/>).</summary>
     PoNetOnnxBatch Collate(IReadOnlyList<BertEncoding> encodings, IReadOnlyList<int> rows)
     {
-        int b = rows.Count, n = rows.Max(i => encodings[i].Length);
-        var ids = new long[b * n];
-        var types = new long[b * n];
-        var mask = new long[b * n];
-        var segments = new long[b * n];
-        for (int r = 0; r < b; r++)
-        {
-            var e = encodings[rows[r]];
-            int paddingSegment = e.Length == 0 ? 0 : e.SegmentIds[^1] + 1;
-            for (int c = 0; c < n; c++)
-            {
-                int p = r * n + c;
-                bool real = c < e.Length;
-                ids[p] = real ? e.InputIds[c] : Tokenizer.PadId;
-                types[p] = real ? e.TokenTypeIds[c] : 0;
-                mask[p] = real ? e.AttentionMask[c] : 0;
-                segments[p] = real ? e.SegmentIds[c] : paddingSegment;
-            }
-        }
+        var b = PaddedBatch.Of(encodings, rows, Tokenizer.PadId);
         // Graphs without a segment_ids input derive the same ids from [CLS]/[SEP].
-        return new PoNetOnnxBatch(b, n, ids, mask, types, Model.SegmentIdsAccepted ? segments : null);
+        return new PoNetOnnxBatch(b.Rows, b.Length, b.InputIds, b.AttentionMask, b.TokenTypeIds, Model.SegmentIdsAccepted ? b.SegmentIds : null);
     }
 
     static double[] Softmax(double[] logits)

@@ -8,3 +8,25 @@ namespace PoNet.Tests;
 /// </summary>
 [CollectionDefinition(nameof(ConsoleRedirection), DisableParallelization = true)]
 public class ConsoleRedirection;
+
+/// <summary>Runs the CLI in-process with its output captured (for tests in the <see cref="ConsoleRedirection"/> collection).</summary>
+public static class CliRun
+{
+    public static (int Code, string Out, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        TextWriter originalOut = Console.Out, originalError = Console.Error;
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (Cli.Program.Main(args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+        }
+    }
+}

@@ -36,27 +36,9 @@ public static class TextBatches
     /// </summary>
     public static PoNetInputs Collate(IReadOnlyList<BertEncoding> encodings, IReadOnlyList<int> indices, int padId)
     {
-        int b = indices.Count, n = indices.Max(i => encodings[i].Length);
-        var ids = new long[b * n];
-        var types = new long[b * n];
-        var mask = new long[b * n];
-        var segments = new long[b * n];
-        for (int r = 0; r < b; r++)
-        {
-            var e = encodings[indices[r]];
-            int paddingSegment = e.Length == 0 ? 0 : e.SegmentIds[^1] + 1;
-            for (int c = 0; c < n; c++)
-            {
-                int p = r * n + c;
-                bool real = c < e.Length;
-                ids[p] = real ? e.InputIds[c] : padId;
-                types[p] = real ? e.TokenTypeIds[c] : 0;
-                mask[p] = real ? e.AttentionMask[c] : 0;
-                segments[p] = real ? e.SegmentIds[c] : paddingSegment;
-            }
-        }
-        long[] shape = [b, n];
-        return new PoNetInputs(tensor(ids, shape), tensor(mask, shape), tensor(types, shape), tensor(segments, shape));
+        var batch = PaddedBatch.Of(encodings, indices, padId);
+        long[] shape = [batch.Rows, batch.Length];
+        return new PoNetInputs(tensor(batch.InputIds, shape), tensor(batch.AttentionMask, shape), tensor(batch.TokenTypeIds, shape), tensor(batch.SegmentIds, shape));
     }
 }
 

@@ -10,23 +10,7 @@ namespace PoNet.Tests.Onnx;
 [Collection(nameof(ConsoleRedirection))]
 public class OnnxCommandTests
 {
-    static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        TextWriter originalOut = Console.Out, originalError = Console.Error;
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (Cli.Program.Main(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    static (int Code, string Out, string Error) Run(params string[] args) => CliRun.Run(args);
 
     /// <summary>A golden model folder with a vocabulary (token "wN" for id N) beside it, as a user's folder would be.</summary>
     static string ModelWithVocab(TempDir temp, string source, int maskId = 103)

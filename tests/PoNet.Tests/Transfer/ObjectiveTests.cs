@@ -31,19 +31,8 @@ public class ObjectiveTests
 
     static (int Code, string Output) Cli(params string[] args)
     {
-        var output = new StringWriter();
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(output);
-        try
-        {
-            return (PoNet.Cli.Program.Main(args), output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
+        var (code, output, error) = CliRun.Run(args);
+        return (code, output + error);
     }
 
     [Theory]

@@ -12,23 +12,7 @@ namespace PoNet.Tests.Transfer;
 [Collection(nameof(ConsoleRedirection))]
 public class TransferCommandTests
 {
-    static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        TextWriter originalOut = Console.Out, originalError = Console.Error;
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (Cli.Program.Main(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    static (int Code, string Out, string Error) Run(params string[] args) => CliRun.Run(args);
 
     /// <summary>A randomly initialised tiny PoNet with the BERT vocabulary, saved as a pre-trained model folder.</summary>
     static readonly Lazy<string> TinyModel = new(() =>

@@ -20,6 +20,7 @@ public static class Program
         var root = new RootCommand("PoNet for .NET: pooling-network text encoders (ICLR 2022) in C#.");
         foreach (var command in Commands())
             root.Subcommands.Add(command);
+        if (args is ["lra", "suite", ..]) args = [LraSuiteCommand.Name, .. args[2..]];
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -46,6 +47,7 @@ public static class Program
         TokenizeCommand.Create(),
         DataCommand.Create(),
         LraCommand.Create(),
+        LraSuiteCommand.Create(),
         BenchCommand.Create(),
         PretrainCommand.Create(),
         FinetuneCommand.Create(),

@@ -77,8 +77,8 @@ internal static class LraCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (checkpoints and results) and start afresh" };
         var data = new Option<string?>("--data") { Description = "Folder with the task's data (not used by synthetic)" };
 
-        var command = new Command("lra", "Train and test a Long Range Arena classifier (PoNet, Transformer or FNet) as in the paper.");
-        command.Subcommands.Add(LraSuiteCommand.Create());
+        var command = new Command("lra", "Train and test a Long Range Arena classifier (PoNet, Transformer or FNet) as in the paper. " +
+                                         "`ponet lra suite` runs every task × mixer (see `ponet lra suite --help`).");
         command.Arguments.Add(task);
         Option[] hyper = [steps, batch, lr, warmup, maxLength, layers, dim, heads, ffn, segments, evalEvery, evalExamples, seed, accumulate, clip, ablate, fusion, attention];
         foreach (var option in new Option[] { mixer, preset }.Concat(hyper).Concat([threads, output, resume, overwrite, data]))

@@ -14,6 +14,8 @@ namespace PoNet.Cli.Commands;
 /// </summary>
 internal static class LraSuiteCommand
 {
+    public const string Name = "lra-suite";
+
     public static Command Create()
     {
         var budget = new Option<string>("--budget")
@@ -28,7 +30,9 @@ internal static class LraSuiteCommand
         var data = new Option<string[]>("--data") { Description = "TASK=FOLDER: the data of a task (e.g. image=path/to/cifar-10-batches-bin); default: each task's default source", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int?>("--steps") { Description = "Every cell trains this many steps instead of the budget's (warm-up 10 %, five evaluations): a quick look at the whole grid" };
         var threads = ThreadsOption.Create();
-        var command = new Command("suite", "Train and test every LRA task × mixer (the paper's Table 1), resumable; writes table.md, table.json and table.png.");
+        // A command of its own (`ponet lra-suite`); Program turns `ponet lra suite …` into it, so its
+        // help shows its own options rather than those of `ponet lra TASK`.
+        var command = new Command(Name, "Train and test every LRA task × mixer (the paper's Table 1), resumable; writes table.md, table.json and table.png.");
         foreach (var option in new Option[] { budget, tasks, mixers, output, data, steps, threads }) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {

@@ -11,7 +11,11 @@ namespace PoNet.FineTuning;
 /// </summary>
 public static class PositionEmbeddingTiling
 {
+    /// <summary>The position table of a PoNet checkpoint; BERT's and FNet's are under their own prefix (<see cref="KeyOf"/>).</summary>
     public const string Key = "ponet.embeddings.position_embeddings.weight";
+
+    /// <summary>The position table's key for the config's architecture (ponet., bert. or fnet.).</summary>
+    public static string KeyOf(PoNetConfig config) => $"{config.Family.Prefix}.embeddings.position_embeddings.weight";
 
     /// <summary>A new config and state dict with max_position_embeddings = <paramref name="positions"/>; the inputs are not changed.</summary>
     public static (PoNetConfig Config, Dictionary<string, Tensor> Weights) Extend(PoNetConfig config,
@@ -20,9 +24,10 @@ public static class PositionEmbeddingTiling
         int old = config.MaxPositionEmbeddings;
         if (positions < old)
             throw new ArgumentOutOfRangeException(nameof(positions), $"{positions} positions: the model already has {old}; tiling only extends");
-        var key = weights.ContainsKey(Key) ? Key : "embeddings.position_embeddings.weight"; // bare PoNetModel checkpoints
+        var prefixed = KeyOf(config);
+        var key = weights.ContainsKey(prefixed) ? prefixed : "embeddings.position_embeddings.weight"; // bare base-model checkpoints
         if (!weights.TryGetValue(key, out var table))
-            throw new PoNetInputException($"the checkpoint has no {Key} to extend");
+            throw new PoNetInputException($"the checkpoint has no {prefixed} to extend");
         if (table.shape[0] != old)
             throw new PoNetInputException($"{key} has {table.shape[0]} rows but max_position_embeddings is {old}");
 
@@ -34,7 +39,7 @@ public static class PositionEmbeddingTiling
         int repeats = (positions + old - 1) / old;
         extended[key] = table.repeat(repeats, 1).narrow(0, 0, positions).contiguous();
         // The position_ids buffer (0..P−1) would no longer fit; loading ignores it anyway.
-        extended.Remove("ponet.embeddings.position_ids");
+        extended.Remove($"{config.Family.Prefix}.embeddings.position_ids");
         extended.Remove("embeddings.position_ids");
         return (newConfig, extended);
     }

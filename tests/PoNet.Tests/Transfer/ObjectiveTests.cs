@@ -72,4 +72,31 @@ public class ObjectiveTests
         Assert.Equal(2, code);
         Assert.Contains("mlm+sso needs a 3-way sentence head", output);
     }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("fnet")]
+    public void ABertOrFNetCheckpointFineTunesAndClassifiesThroughTheSameCommands(string arch)
+    {
+        var run = TransferTestData.Temp();
+        var (code, output) = Cli("pretrain", "--arch", arch, "--corpus", TransferTestData.NumberedCorpus(documents: 20, maxSentences: 6), "--vocab", VocabPath,
+            "--out", run, "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--max-length", "32", "--steps", "2", "--batch-size", "4",
+            "--eval-every", "2", "--eval-examples", "4", "--held-out-every", "5", "--shuffle-buffer", "20");
+        Assert.True(code == 0, output);
+        var data = TransferTestData.Temp();
+        string train = Path.Combine(data, "train.jsonl"), dev = Path.Combine(data, "dev.jsonl");
+        File.WriteAllLines(train, Enumerable.Range(0, 16).Select(i => $"{{\"text\": \"doc {i} sentence {i % 3}\", \"label\": \"{i % 2}\"}}"));
+        File.WriteAllLines(dev, Enumerable.Range(0, 6).Select(i => $"{{\"text\": \"doc {i} sentence {i % 3}\", \"label\": \"{i % 2}\"}}"));
+        var tuned = TransferTestData.Temp();
+        // --max-length 64 beyond the checkpoint's 32 positions: the table is tiled under the architecture's own prefix.
+        (code, output) = Cli("finetune", "--init", Path.Combine(run, "model"), "--train", train, "--dev", dev, "--out", tuned, "--epochs", "1",
+            "--batch-size", "8", "--max-length", "64");
+        Assert.True(code == 0, output);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(tuned, "best", "config.json"))).RootElement;
+        Assert.Equal(arch, config.GetProperty("model_type").GetString());
+        Assert.Equal(64, config.GetProperty("max_position_embeddings").GetInt32());
+        (code, output) = Cli("classify", "--model", Path.Combine(tuned, "best"), "--input", dev);
+        Assert.True(code == 0, output);
+        Assert.Equal(6, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.StartsWith("{\"label\"")));
+    }
 }

@@ -50,4 +50,23 @@ public class PositionTilingTests
         // ...and they are the reference's outputs.
         Golden.AssertClose(Golden.Read(Golden.Batch("cfgB", batchName))["output.sso_logits"], b.SsoLogits!, 1e-4, 1e-4, "sso_logits");
     }
+
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("fnet")]
+    public void BertAndFNetTablesAreTiledUnderTheirOwnPrefix(string arch)
+    {
+        var (config, _) = CfgB();
+        var bertConfig = config.WithArchitecture(arch);
+        manual_seed(3);
+        var model = new PoNetForSequenceClassification(bertConfig);
+        var weights = model.state_dict().ToDictionary(p => p.Key, p => p.Value);
+        var (tiledConfig, tiled) = PositionEmbeddingTiling.Extend(bertConfig, weights, 1024);
+        var key = $"{arch}.embeddings.position_embeddings.weight";
+        Assert.Equal(key, PositionEmbeddingTiling.KeyOf(bertConfig));
+        Assert.Equal([1024L, 64L], tiled[key].shape);
+        Assert.True(TransferTestData.Same(tiled[key][700], weights[key][700 - 512]));
+        var extended = new PoNetForSequenceClassification(tiledConfig);
+        Assert.Empty(PoNetCheckpoint.LoadStateDict(extended, tiled, "tiled").NewlyInitialized);
+    }
 }

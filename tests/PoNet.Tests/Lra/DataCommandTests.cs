@@ -7,23 +7,7 @@ namespace PoNet.Tests.Lra;
 [Collection(nameof(ConsoleRedirection))]
 public class DataCommandTests
 {
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        TextWriter originalError = Console.Error, originalOut = Console.Out;
-        Console.SetError(error);
-        Console.SetOut(output);
-        try
-        {
-            return (PoNet.Cli.Program.Main(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(originalError);
-            Console.SetOut(originalOut);
-        }
-    }
+    private static (int ExitCode, string Output, string Error) Run(params string[] args) => CliRun.Run(args);
 
     [Fact]
     public void ListOpsCommandWritesReadableFiles()

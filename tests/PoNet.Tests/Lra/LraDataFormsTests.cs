@@ -96,7 +96,7 @@ public class LraDataFormsTests
     {
         using var cache = new TempDir();
         FetchedImdb(cache);
-        var (code, output, _) = CliRun.Invoke("data", "fetch", "imdb", "--cache", cache.Path);
+        var (code, output, _) = PoNet.Tests.CliRun.Run("data", "fetch", "imdb", "--cache", cache.Path);
         Assert.Equal(0, code);
         string printed = output.Trim();
         Assert.Equal(Path.Combine(cache.Path, "imdb"), printed);
@@ -160,7 +160,7 @@ public class LraDataFormsTests
     public void ListOpsDataTakesTheFolderDataListOpsWrote()
     {
         using var dir = new TempDir();
-        var (code, output, _) = CliRun.Invoke("data", "listops", "--out", Path.Combine(dir.Path, "listops"), "--train", "4", "--dev", "2", "--test", "2");
+        var (code, output, _) = PoNet.Tests.CliRun.Run("data", "listops", "--out", Path.Combine(dir.Path, "listops"), "--train", "4", "--dev", "2", "--test", "2");
         Assert.Equal(0, code);
         Assert.Equal((4, 2, 2), Counts(Load("listops", output.Trim(), dir.Path)));
     }
@@ -180,7 +180,7 @@ public class LraDataFormsTests
     public void PathfinderDataTakesTheFolderDataPathfinderWrote()
     {
         using var dir = new TempDir();
-        var (code, output, _) = CliRun.Invoke("data", "pathfinder", "--out", Path.Combine(dir.Path, "pf"), "--count", "20", "--seed", "4");
+        var (code, output, _) = PoNet.Tests.CliRun.Run("data", "pathfinder", "--out", Path.Combine(dir.Path, "pf"), "--count", "20", "--seed", "4");
         Assert.Equal(0, code);
         var splits = Load("pathfinder", output.Trim(), dir.Path);
         Assert.Equal(20, splits.Train.Count + splits.Dev.Count + splits.Test!.Count);
@@ -204,7 +204,7 @@ public class LraDataFormsTests
         string paragraph = new string('w', 1600);
         for (int f = 0; f < 6; f++)
             cache.Write($"corpus/python3.11-doc/library/m{f}.rst.txt", string.Join("\n\n", Enumerable.Repeat($"{f} {paragraph}", 4)));
-        var (code, output, _) = CliRun.Invoke("data", "fetch", "corpus", "--cache", cache.Path);
+        var (code, output, _) = PoNet.Tests.CliRun.Run("data", "fetch", "corpus", "--cache", cache.Path);
         Assert.Equal(0, code);
         string printed = output.Trim();
         // The default Load builds 24k pairs of 3 kB documents: too big for a unit test, so the
@@ -212,27 +212,5 @@ public class LraDataFormsTests
         Assert.Equal(new DataFetch(cache.Path).FetchCorpus(), printed);
         var pairs = SourceDocumentPairs.Build(printed, new SourceDocumentPairOptions { Train = 8, Dev = 2, Test = 2 }, LraTaskData.DataSeed);
         Assert.Equal(8, pairs.Train.Count);
-    }
-}
-
-/// <summary>Runs the CLI in-process with the console captured.</summary>
-internal static class CliRun
-{
-    public static (int ExitCode, string Output, string Error) Invoke(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        TextWriter originalError = Console.Error, originalOut = Console.Out;
-        Console.SetError(error);
-        Console.SetOut(output);
-        try
-        {
-            return (PoNet.Cli.Program.Main(args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(originalError);
-            Console.SetOut(originalOut);
-        }
     }
 }

@@ -105,9 +105,8 @@ public static class PoNetOnnxExporter
         if (!Directory.Exists(modelDir)) throw new PoNetInputException($"{modelDir}: model folder not found");
         var configPath = Path.Combine(modelDir, PoNetCheckpoint.ConfigFile);
         var config = PoNetConfig.Load(configPath);
-        if (config.ModelType != "ponet")
-            throw new PoNetInputException(
-                $"{configPath}: 'model_type' = \"{config.ModelType}\": the ONNX exporter knows \"ponet\" only");
+        // PoNet, BERT and FNet (config.Family); segment ids exist only for PoNet.
+        if (config.Family != ModelFamily.PoNet) options = options with { SegmentIds = SegmentIdsInput.None };
         var head = options.Head ?? DefaultHead(config, configPath);
 
         using var scope = NewDisposeScope();
@@ -123,14 +122,15 @@ public static class PoNetOnnxExporter
         // export needs only the encoder, and drops a pooler the checkpoint lacks).
         var fresh = report.NewlyInitialized;
         var state = model.state_dict();
-        bool withPooler = state.ContainsKey("ponet.pooler.dense.weight") && !fresh.Any(k => k.StartsWith("ponet.pooler.", StringComparison.Ordinal));
+        var prefix = config.Family.Prefix;
+        bool withPooler = state.ContainsKey($"{prefix}.pooler.dense.weight") && !fresh.Any(k => k.StartsWith($"{prefix}.pooler.", StringComparison.Ordinal));
         if (head != OnnxHead.Base && fresh.Count > 0)
             throw new PoNetInputException(
                 $"{modelDir}: cannot export --head {HeadName(head)}: the checkpoint has no weights for {string.Join(", ", fresh)}");
 
         var weights = new Dictionary<string, Tensor>();
         foreach (var (k, v) in state) weights[k] = v.detach().to(ScalarType.Float32).contiguous();
-        var builder = new GraphBuilder(config, weights, options.SegmentScan, options.SegmentIds);
+        var builder = new GraphBuilder(config, weights, options.SegmentScan, options.SegmentIds, options.Opset);
         var outputs = builder.Build(head, withPooler);
 
         var onnx = new ModelProto
@@ -206,29 +206,33 @@ public static class PoNetOnnxExporter
     static OnnxHead DefaultHead(PoNetConfig config, string configPath)
     {
         var arch = config.Architectures is { Count: > 0 } a ? a[0] : null;
+        var c = config.Family.ClassPrefix;
         return arch switch
         {
-            null or "PoNetModel" => OnnxHead.Base,
-            nameof(PoNetForPreTraining) => OnnxHead.PreTraining,
-            nameof(PoNetForMaskedLM) => OnnxHead.MaskedLM,
-            nameof(PoNetForSequenceClassification) => OnnxHead.SequenceClassification,
-            nameof(PoNetForTokenClassification) => OnnxHead.TokenClassification,
+            null => OnnxHead.Base,
+            _ when arch == c + "Model" => OnnxHead.Base,
+            _ when arch == c + "ForPreTraining" => OnnxHead.PreTraining,
+            _ when arch == c + "ForMaskedLM" => OnnxHead.MaskedLM,
+            _ when arch == c + "ForSequenceClassification" => OnnxHead.SequenceClassification,
+            _ when arch == c + "ForTokenClassification" => OnnxHead.TokenClassification,
             _ => throw new PoNetInputException(
-                $"{configPath}: 'architectures' = [\"{arch}\"]: unknown architecture; expected PoNetModel, PoNetForPreTraining, " +
-                "PoNetForMaskedLM, PoNetForSequenceClassification or PoNetForTokenClassification (or pass --head)"),
+                $"{configPath}: 'architectures' = [\"{arch}\"]: unknown architecture; expected {c}Model, {c}ForPreTraining, " +
+                $"{c}ForMaskedLM, {c}ForSequenceClassification or {c}ForTokenClassification (or pass --head)"),
         };
     }
 
     /// <summary>The graph of docs/MODEL.md §1–3 over the state dict's tensors.</summary>
-    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan, SegmentIdsInput segmentIds)
+    sealed class GraphBuilder(PoNetConfig config, IReadOnlyDictionary<string, Tensor> weights, SegmentScan scan, SegmentIdsInput segmentIds, int opset)
     {
+        readonly string P = config.Family.Prefix;
+        readonly bool ponet = config.Family == ModelFamily.PoNet;
         string segments = "", tripCount = "", length = "";
         public OnnxGraph Graph { get; } = new();
         public int ScanSteps { get; private set; }
         readonly int d = config.HiddenSize, heads = config.NumAttentionHeads, dh = config.HiddenSize / config.NumAttentionHeads;
 
         // Values computed once per forward and shared by every layer.
-        string valid3 = "", validRow = "", count = "", additive = "", keepLocal3 = "", notSpecial3 = "";
+        string valid3 = "", validRow = "", validRowFlat = "", count = "", additive = "", keepLocal3 = "", notSpecial3 = "";
         readonly List<(long shift, string forwardGate, string backwardGate)> gates = [];
 
         static float[] Floats(Tensor t) => t.contiguous().data<float>().ToArray();
@@ -262,6 +266,16 @@ public static class PoNetOnnxExporter
             // exact erf GELU: x · 0.5 · (1 + erf(x / √2)), as torch's default
             var e = Graph.Node("Erf", [Graph.Node("Div", [x, Graph.Float(MathF.Sqrt(2f))])]);
             return Graph.Node("Mul", [Graph.Node("Mul", [x, Graph.Float(0.5f)]), Graph.Node("Add", [e, Graph.Float(1f)])]);
+        }
+
+        /// <summary>The config's hidden_act: "gelu" (erf) or "gelu_new" (HF's tanh approximation, FNet's default).</summary>
+        string Activation(string x)
+        {
+            if (config.HiddenAct != "gelu_new") return Gelu(x);
+            // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+            var cube = Graph.Node("Mul", [Graph.Node("Mul", [x, x]), x]);
+            var inner = Graph.Node("Mul", [Graph.Node("Add", [x, Graph.Node("Mul", [cube, Graph.Float(0.044715f)])]), Graph.Float(MathF.Sqrt(2f / MathF.PI))]);
+            return Graph.Node("Mul", [Graph.Node("Mul", [x, Graph.Float(0.5f)]), Graph.Node("Add", [Graph.Node("Tanh", [inner]), Graph.Float(1f)])]);
         }
 
         string Unsqueeze(string x, long axis) => Graph.Node("Unsqueeze", [x, Graph.Int64(axis)]);
@@ -307,66 +321,32 @@ public static class PoNetOnnxExporter
             var valid2 = Graph.Node("Not", [Graph.Node("Equal", ["attention_mask", Graph.Int64Scalar(0)])], "valid");
             valid3 = Unsqueeze(valid2, 2);
             var validF = Graph.Node("Cast", [valid2], "valid_float", OnnxGraph.Attr("to", (long)DataType.Float));
+            validRowFlat = validF;                                                                          // [B,N]
             validRow = Unsqueeze(validF, 1);                                                                 // [B,1,N]
             var sum = Graph.Node("ReduceSum", [validF, Graph.Int64(1)], null, OnnxGraph.Attr("keepdims", 1L)); // [B,1]
             count = Unsqueeze(Graph.Node("Max", [sum, Graph.Float(1f)]), 2);                                 // [B,1,1]
             additive = Unsqueeze(Graph.Node("Mul", [Graph.Node("Sub", [Graph.Float(1f), validF]), Graph.Float(-10000f)]), 2); // [B,N,1]
 
-            // [CLS]/[SEP] and derived segments (§2): seg = cumsum(special_l + special_(l−1)), up to a per-row constant.
-            var special2 = Graph.Node("Or", [
-                Graph.Node("Equal", ["input_ids", Graph.Int64Scalar(config.ClsTokenId)]),
-                Graph.Node("Equal", ["input_ids", Graph.Int64Scalar(config.SepTokenId)])], "special");
-            var specialI = Graph.Node("Cast", [special2], null, OnnxGraph.Attr("to", (long)DataType.Int64));
-            var derived = Graph.Node("CumSum", [Graph.Node("Add", [specialI, Shift(specialI, 1, Graph.Int64Scalar(0), 2, length)]), Graph.Int64Scalar(1)], "derived_segments");
-            if (segmentIds == SegmentIdsInput.None) segments = derived;
-            else
-            {
-                // Given ids: a new segment wherever an id differs from its left neighbour.
-                var seg = segmentIds == SegmentIdsInput.Required ? "segment_ids" : Graph.Node("Expand", ["segment_ids", shape]);
-                var changed = Graph.Node("Not", [Graph.Node("Equal", [seg, Shift(seg, 1, Graph.Int64Scalar(long.MinValue), 2, length)])]);
-                var changedI = Graph.Node("Cast", [changed], null, OnnxGraph.Attr("to", (long)DataType.Int64));
-                // The first position always "changes" (its left neighbour is the fill): harmless, a constant per row.
-                var given = Graph.Node("CumSum", [changedI, Graph.Int64Scalar(1)], "given_segments");
-                if (segmentIds == SegmentIdsInput.Required) segments = given;
-                else
-                {
-                    var fed = Graph.Node("Greater", [Graph.Node("Size", ["segment_ids"]), Graph.Int64Scalar(1)], "segment_ids_fed");
-                    segments = Where(fed, given, derived);
-                }
-            }
+            if (ponet) BuildSegments(shape);
 
-            if (config.ClsGSepG)
-            {
-                notSpecial3 = Unsqueeze(Graph.Node("Not", [special2]), 2);
-                keepLocal3 = Graph.Node("And", [valid3, notSpecial3]);
-            }
-            else keepLocal3 = valid3;
-
-            // Gates of the segmented max scan: 0 where the neighbour at distance s is in the same segment, −inf elsewhere.
-            var zero = Graph.Float(0f);
-            var negInf = Graph.Float(float.NegativeInfinity);
-            var noSegment = Graph.Int64Scalar(-1);
-            if (scan == SegmentScan.Unrolled)
-            {
-                for (long s = 1; s < config.MaxPositionEmbeddings; s *= 2)
-                {
-                    string Gate(long shift) => Unsqueeze(Where(Graph.Node("Equal", [segments, Shift(segments, shift, noSegment, 2, length)]), zero, negInf), 2);
-                    gates.Add((s, Gate(s), Gate(-s)));
-                }
-                ScanSteps = gates.Count;
-            }
-            else tripCount = ScanTripCount();
 
             // Embeddings (§3).
             var positions = Graph.Node("Range", [Graph.Int64Scalar(0), Graph.Node("Squeeze", [length, Graph.Int64(0)]), Graph.Int64Scalar(1)], "positions");
             var x = Graph.Node("Add", [
                 Graph.Node("Add", [
-                    Graph.Node("Gather", [Init("ponet.embeddings.word_embeddings.weight"), "input_ids"]),
-                    Graph.Node("Gather", [Init("ponet.embeddings.position_embeddings.weight"), positions])]),
-                Graph.Node("Gather", [Init("ponet.embeddings.token_type_embeddings.weight"), "token_type_ids"])]);
-            x = LayerNorm(x, "ponet.embeddings.LayerNorm");
+                    Graph.Node("Gather", [Init($"{P}.embeddings.word_embeddings.weight"), "input_ids"]),
+                    Graph.Node("Gather", [Init($"{P}.embeddings.position_embeddings.weight"), positions])]),
+                Graph.Node("Gather", [Init($"{P}.embeddings.token_type_embeddings.weight"), "token_type_ids"])]);
+            x = LayerNorm(x, $"{P}.embeddings.LayerNorm");
+            if (config.Family.EmbeddingProjection) x = Linear(x, $"{P}.embeddings.projection");
 
-            for (int i = 0; i < config.NumHiddenLayers; i++) x = Layer(x, $"ponet.encoder.layer.{i}", length);
+            for (int i = 0; i < config.NumHiddenLayers; i++)
+                x = config.Family.Mixer switch
+                {
+                    Model.Mixers.MixerKind.Transformer => BertLayer(x, $"{P}.encoder.layer.{i}"),
+                    Model.Mixers.MixerKind.FNet => FNetLayer(x, $"{P}.encoder.layer.{i}"),
+                    _ => Layer(x, $"{P}.encoder.layer.{i}", length),
+                };
 
             var outputs = new List<string>();
             void Output(string value, string name, params object[] dims)
@@ -380,14 +360,15 @@ public static class PoNetOnnxExporter
             if (withPooler)
             {
                 var first = Graph.Node("Gather", [x, Graph.Int64Scalar(0)], null, OnnxGraph.Attr("axis", 1L)); // [B,D]
-                pooled = Graph.Node("Tanh", [Linear(first, "ponet.pooler.dense")]);
+                pooled = Graph.Node("Tanh", [Linear(first, $"{P}.pooler.dense")]);
                 Output(pooled, "pooler_output", "batch", d);
             }
             switch (head)
             {
                 case OnnxHead.PreTraining or OnnxHead.MaskedLM:
                     Output(MlmLogits(x), "logits", "batch", "sequence", config.VocabSize);
-                    if (head == OnnxHead.PreTraining) Output(Linear(pooled!, "cls.seq_relationship"), "sso_logits", "batch", 3);
+                    if (head == OnnxHead.PreTraining)
+                        Output(Linear(pooled!, "cls.seq_relationship"), $"{config.Family.SentenceObjective}_logits", "batch", config.Family.SentenceClasses);
                     break;
                 case OnnxHead.SequenceClassification:
                     Output(Linear(pooled!, "classifier"), "logits", "batch", config.NumLabels);
@@ -397,6 +378,55 @@ public static class PoNetOnnxExporter
                     break;
             }
             return outputs;
+        }
+
+        /// <summary>PoNet only: special tokens, segments (derived or given) and the scan's gates or trip count.</summary>
+        void BuildSegments(string shape)
+        {
+                // [CLS]/[SEP] and derived segments (§2): seg = cumsum(special_l + special_(l−1)), up to a per-row constant.
+                var special2 = Graph.Node("Or", [
+                    Graph.Node("Equal", ["input_ids", Graph.Int64Scalar(config.ClsTokenId)]),
+                    Graph.Node("Equal", ["input_ids", Graph.Int64Scalar(config.SepTokenId)])], "special");
+                var specialI = Graph.Node("Cast", [special2], null, OnnxGraph.Attr("to", (long)DataType.Int64));
+                var derived = Graph.Node("CumSum", [Graph.Node("Add", [specialI, Shift(specialI, 1, Graph.Int64Scalar(0), 2, length)]), Graph.Int64Scalar(1)], "derived_segments");
+                if (segmentIds == SegmentIdsInput.None) segments = derived;
+                else
+                {
+                    // Given ids: a new segment wherever an id differs from its left neighbour.
+                    var seg = segmentIds == SegmentIdsInput.Required ? "segment_ids" : Graph.Node("Expand", ["segment_ids", shape]);
+                    var changed = Graph.Node("Not", [Graph.Node("Equal", [seg, Shift(seg, 1, Graph.Int64Scalar(long.MinValue), 2, length)])]);
+                    var changedI = Graph.Node("Cast", [changed], null, OnnxGraph.Attr("to", (long)DataType.Int64));
+                    // The first position always "changes" (its left neighbour is the fill): harmless, a constant per row.
+                    var given = Graph.Node("CumSum", [changedI, Graph.Int64Scalar(1)], "given_segments");
+                    if (segmentIds == SegmentIdsInput.Required) segments = given;
+                    else
+                    {
+                        var fed = Graph.Node("Greater", [Graph.Node("Size", ["segment_ids"]), Graph.Int64Scalar(1)], "segment_ids_fed");
+                        segments = Where(fed, given, derived);
+                    }
+                }
+
+                if (config.ClsGSepG)
+                {
+                    notSpecial3 = Unsqueeze(Graph.Node("Not", [special2]), 2);
+                    keepLocal3 = Graph.Node("And", [valid3, notSpecial3]);
+                }
+                else keepLocal3 = valid3;
+
+                // Gates of the segmented max scan: 0 where the neighbour at distance s is in the same segment, −inf elsewhere.
+                var zero = Graph.Float(0f);
+                var negInf = Graph.Float(float.NegativeInfinity);
+                var noSegment = Graph.Int64Scalar(-1);
+                if (scan == SegmentScan.Unrolled)
+                {
+                    for (long s = 1; s < config.MaxPositionEmbeddings; s *= 2)
+                    {
+                        string Gate(long shift) => Unsqueeze(Where(Graph.Node("Equal", [segments, Shift(segments, shift, noSegment, 2, length)]), zero, negInf), 2);
+                        gates.Add((s, Gate(s), Gate(-s)));
+                    }
+                    ScanSteps = gates.Count;
+                }
+                else tripCount = ScanTripCount();
         }
 
         /// <summary>
@@ -462,8 +492,8 @@ public static class PoNetOnnxExporter
 
         string MlmLogits(string x)
         {
-            var h = LayerNorm(Gelu(Linear(x, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm");
-            var decoderKey = weights.ContainsKey("cls.predictions.decoder.weight") ? "cls.predictions.decoder.weight" : "ponet.embeddings.word_embeddings.weight";
+            var h = LayerNorm(Activation(Linear(x, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm");
+            var decoderKey = weights.ContainsKey("cls.predictions.decoder.weight") ? "cls.predictions.decoder.weight" : $"{P}.embeddings.word_embeddings.weight";
             return Linear(h, "cls.predictions", decoderKey, "cls.predictions.bias");
         }
 
@@ -510,6 +540,39 @@ public static class PoNetOnnxExporter
 
             var a = LayerNorm(Graph.Node("Add", [Linear(y, prefix + ".attention.output.dense"), x]), prefix + ".attention.output.LayerNorm");
             var h = Gelu(Linear(a, prefix + ".intermediate.dense"));
+            return LayerNorm(Graph.Node("Add", [Linear(h, prefix + ".output.dense"), a]), prefix + ".output.LayerNorm");
+        }
+
+        /// <summary>HF's BertLayer (docs/MODEL.md §8): softmax attention with the additive (1 − mask)·float.MinValue, then the output blocks.</summary>
+        string BertLayer(string x, string prefix)
+        {
+            var p = prefix + ".attention.self.";
+            string Heads(string t) => Graph.Node("Transpose", [Graph.Node("Reshape", [t, Graph.Int64(0, 0, heads, dh)])], null,
+                OnnxGraph.Attr("perm", new long[] { 0, 2, 1, 3 }));                                        // [B,H,N,dh]
+            var q = Heads(Graph.Node("Div", [Linear(x, p + "query"), Graph.Float(MathF.Sqrt(dh))]));
+            var k = Heads(Linear(x, p + "key"));
+            var v = Heads(Linear(x, p + "value"));
+            var scores = Graph.Node("MatMul", [q, Graph.Node("Transpose", [k], null, OnnxGraph.Attr("perm", new long[] { 0, 1, 3, 2 }))]);
+            var maskAdd = Unsqueeze(Unsqueeze(Graph.Node("Mul", [Graph.Node("Sub", [Graph.Float(1f), validRowFlat]), Graph.Float(float.MinValue)]), 1), 1); // [B,1,1,N]
+            var probs = Graph.Node("Softmax", [Graph.Node("Add", [scores, maskAdd])], null, OnnxGraph.Attr("axis", -1L));
+            var context = Graph.Node("Reshape", [Graph.Node("Transpose", [Graph.Node("MatMul", [probs, v])], null, OnnxGraph.Attr("perm", new long[] { 0, 2, 1, 3 })),
+                Graph.Int64(0, 0, d)]);
+            var a = LayerNorm(Graph.Node("Add", [Linear(context, prefix + ".attention.output.dense"), x]), prefix + ".attention.output.LayerNorm");
+            var h = Activation(Linear(a, prefix + ".intermediate.dense"));
+            return LayerNorm(Graph.Node("Add", [Linear(h, prefix + ".output.dense"), a]), prefix + ".output.LayerNorm");
+        }
+
+        /// <summary>HF's FNetLayer (docs/MODEL.md §9): LayerNorm(Re(FFT2(x)) + x) over sequence and hidden, no mask; then the feed-forward block.</summary>
+        string FNetLayer(string x, string prefix)
+        {
+            var complexInput = Unsqueeze(x, 3);                                                              // [B,N,D,1] real
+            string Dft(string t, long axis) => opset >= 20
+                ? Graph.Node("DFT", [t, "", Graph.Int64Scalar(axis)])
+                : Graph.Node("DFT", [t], null, OnnxGraph.Attr("axis", axis));
+            var spectrum = Dft(Dft(complexInput, 2), 1);                                                     // [B,N,D,2]
+            var real = Graph.Node("Gather", [spectrum, Graph.Int64Scalar(0)], null, OnnxGraph.Attr("axis", 3L)); // [B,N,D]
+            var a = LayerNorm(Graph.Node("Add", [real, x]), prefix + ".fourier.output.LayerNorm");
+            var h = Activation(Linear(a, prefix + ".intermediate.dense"));
             return LayerNorm(Graph.Node("Add", [Linear(h, prefix + ".output.dense"), a]), prefix + ".output.LayerNorm");
         }
 

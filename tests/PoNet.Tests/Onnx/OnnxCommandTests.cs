@@ -106,10 +106,12 @@ public class OnnxCommandTests
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         File.WriteAllText(output, "previous export");
 
-        // A BERT folder (model_type bert).
+        // A PoNet checkpoint whose config.json says BERT: its architectures name no BERT head, and its weights are PoNet's.
         var bert = ModelWithVocab(temp, Golden.Dir("cfgA"));
         File.WriteAllText(Path.Combine(bert, "config.json"), File.ReadAllText(Path.Combine(bert, "config.json")).Replace("\"ponet\"", "\"bert\""));
-        AssertOneLineUsageError(Run("export", "onnx", "--model", bert, "--output", output), "'model_type' = \"bert\"");
+        AssertOneLineUsageError(Run("export", "onnx", "--model", bert, "--output", output), "unknown architecture; expected BertModel, BertForPreTraining");
+        AssertOneLineUsageError(Run("export", "onnx", "--model", bert, "--output", output, "--head", "pretraining"),
+            "key 'ponet.embeddings.LayerNorm.bias' belongs to a ponet model, but config.json says model_type \"bert\"");
 
         // An architecture the project does not know.
         var unknown = ModelWithVocab(temp, Path.Combine(Golden.Dir("cfgB"), "seqcls"));

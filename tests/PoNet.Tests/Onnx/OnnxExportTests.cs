@@ -134,7 +134,7 @@ public class OnnxExportTests
             "sentence segments must change the outputs (SMP is live)");
     }
 
-    static string SaveTiny(Func<PoNetConfig, PoNetTaskModel> create, PoNetConfig config, string dir)
+    internal static string SaveTiny(Func<PoNetConfig, PoNetTaskModel> create, PoNetConfig config, string dir)
     {
         torch.manual_seed(11);
         var model = create(config);
@@ -287,5 +287,37 @@ public class OnnxExportTests
         // An execution provider this ONNX Runtime package does not have.
         Assert.Contains("execution provider 'bogus' is not available",
             Error(() => PoNetOnnxModel.Load(OnnxGoldenTests.Exported("cfgB", "pretraining"), new PoNetOnnxOptions { ExecutionProvider = "bogus" })));
+    }
+}
+
+/// <summary>BERT and FNet checkpoints export too: the same inputs and outputs, HF's layers in standard ONNX ops (FNet's 2-D FFT as two DFTs).</summary>
+public class OnnxBertFNetExportTests
+{
+    [Theory]
+    [InlineData("bert", "pretraining", 17)]
+    [InlineData("bert", "seqcls", 17)]
+    [InlineData("fnet", "pretraining", 17)]
+    [InlineData("fnet", "seqcls", 20)]
+    public void ExportedBertAndFNetMatchTheTorchModel(string arch, string head, int opset)
+    {
+        using var temp = new TempDir();
+        var config = TinyModels.Config(vocab: 150).WithArchitecture(arch);
+        config.SetNumLabels(3);
+        Func<PoNetConfig, PoNetTaskModel> create = head == "seqcls" ? c => new PoNetForSequenceClassification(c) : c => new PoNetForPreTraining(c);
+        var dir = OnnxExportTests.SaveTiny(create, config, Path.Combine(temp.Path, "model")); // non-trivial LayerNorms and biases
+        var onnx = Path.Combine(temp.Path, "out", "model.onnx");
+        var result = PoNetOnnxExporter.Export(dir, onnx, new OnnxExportOptions { Head = PoNetOnnxExporter.ParseHead(head), Opset = opset });
+        Assert.DoesNotContain(result.Outputs, o => o == "sso_logits");
+        var (model, _) = PoNetCheckpoint.Load(dir, create);
+        model.eval();
+        var inputs = OnnxExportTests.OddBatch(150, n: 50);
+        using var _ = no_grad();
+        var expected = model.forward(inputs, null);
+        var actual = OnnxExportTests.RunOnnx(onnx, inputs);
+        using (var session = new InferenceSession(onnx)) Assert.DoesNotContain("segment_ids", session.InputMetadata.Keys);
+        Golden.AssertClose(expected.Base.LastHiddenState, actual["last_hidden_state"], 1e-4, 1e-4, $"{arch} last_hidden_state");
+        Golden.AssertClose(expected.Base.PoolerOutput!, actual["pooler_output"], 1e-4, 1e-4, $"{arch} pooler_output");
+        Golden.AssertClose(expected.Logits, actual["logits"], head == "pretraining" ? 1e-3 : 1e-4, head == "pretraining" ? 0 : 1e-4, $"{arch} logits");
+        if (head == "pretraining") Golden.AssertClose(expected.SsoLogits!, actual["nsp_logits"], 1e-4, 1e-4, $"{arch} nsp_logits");
     }
 }

@@ -15,6 +15,7 @@ public static class StrictUtf8
     {
         var decoder = Encoding.GetDecoder();
         var buffer = new byte[1 << 16];
+        var chars = new char[Encoding.GetMaxCharCount(buffer.Length)];
         long line = 1, offset = 0;
         using var file = File.OpenRead(path);
         while (true)
@@ -22,7 +23,8 @@ public static class StrictUtf8
             int n = file.Read(buffer);
             try
             {
-                decoder.GetCharCount(buffer, 0, n, flush: n == 0);
+                // GetChars, not GetCharCount: only it keeps a sequence split across two reads in the decoder's state.
+                decoder.GetChars(buffer, 0, n, chars, 0, flush: n == 0);
             }
             catch (DecoderFallbackException e)
             {

@@ -150,6 +150,22 @@ public class ReaderTests
         Refused(() => TextTable.Read(path, TextTable.FormatOf(path)).ToList(), expected, path);
     }
 
+    [Theory]
+    [InlineData(65536 - 1)] // the 3-byte "’" starts one byte before a 64 KiB read boundary
+    [InlineData(65536 - 2)]
+    [InlineData(2 * 65536 - 1)]
+    public void ValidUtf8SplitAcrossReadBuffersIsAccepted(int at)
+    {
+        // Found on the Hyperpartisan data: a character across the checker's buffer edge was called invalid.
+        var bytes = new List<byte>(Encoding.ASCII.GetBytes(new string('a', at)));
+        bytes.AddRange(Encoding.UTF8.GetBytes("\u2019 and \U0001F600\n"));
+        var path = Bytes.Write(Bytes.TempDir(), "ok.txt", [.. bytes]);
+        PoNet.IO.StrictUtf8.Check(path);
+        var bad = Bytes.Write(Bytes.TempDir(), "bad.txt", [.. bytes.Take(at + 1), .. "\n\n"u8.ToArray()]); // a cut-off character
+        var e = Assert.Throws<PoNetInputException>(() => PoNet.IO.StrictUtf8.Check(bad));
+        Assert.Contains("bad.txt:1: invalid UTF-8", e.Message);
+    }
+
     [Fact]
     public void ListOpsFileWithOnlyItsHeaderIsRefused()
     {

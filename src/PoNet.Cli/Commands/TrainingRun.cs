@@ -13,7 +13,7 @@ internal static class TrainingRun
     public const int Interrupted = 130;
 
     /// <summary>Runs <paramref name="train"/> (true when it finished) with Ctrl+C wired to its cancellation token.</summary>
-    public static int Run(Func<CancellationToken, bool> train, Func<int> stepAtStop, string resumeCommand, Func<int> finish)
+    public static int Run(Func<CancellationToken, bool> train, Func<int> stepAtStop, string resumeCommand, Func<int> finish, Func<string>? position = null)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -33,7 +33,7 @@ internal static class TrainingRun
         }
         if (!finished)
         {
-            Console.Error.WriteLine($"ponet: interrupted after step {stepAtStop()}; checkpoint saved. Continue with: {resumeCommand}");
+            Console.Error.WriteLine($"ponet: interrupted {(position is null ? $"after step {stepAtStop()}" : $"at {position()}")}; checkpoint saved. Continue with: {resumeCommand}");
             return Interrupted;
         }
         return finish();

@@ -191,7 +191,7 @@ public sealed class GlueRunner
             {
                 bool resume = Directory.Exists(cellDir) && PoNet.Training.RunCheckpoints.Find(cellDir) is not null;
                 if (!resume && Directory.Exists(cellDir)) Directory.Delete(cellDir, recursive: true); // nothing to resume from
-                var options = resume ? FineTuner.SavedOptions(cellDir) : new FineTuneOptions
+                var wanted = new FineTuneOptions
                 {
                     Train = Path.GetFullPath(train),
                     Dev = Path.GetFullPath(evaluations[0]),
@@ -212,6 +212,12 @@ public sealed class GlueRunner
                     BFloat16 = Options.BFloat16,
                     Seed = Options.Seed,
                 };
+                var options = wanted;
+                if (resume)
+                {
+                    options = FineTuner.SavedOptions(cellDir);
+                    CheckSameRun(cellDir, options, wanted);
+                }
                 var tuner = new FineTuner(options);
                 progress?.Invoke(new GlueProgress(task.Name, index, Present.Count, name, c, cells.Count, null,
                     $"{task.Name} {name}: {tuner.TrainCount} train / {tuner.DevCount} {task.Evaluations[0].Name} examples, {tuner.Steps} steps{(resume ? $", resuming at step {tuner.Step}" : "")}"));
@@ -219,6 +225,11 @@ public sealed class GlueRunner
                     return null;
             }
             var cell = ReadJson(resultsFile);
+            if (finished)
+            {
+                var saved = cell["options"].Deserialize<FineTuneOptions>(Json) ?? throw new PoNetInputException($"{resultsFile}: key 'options' is missing");
+                CheckSameRun(cellDir, saved, wanted: null, task, batch, lr);
+            }
             double score = cell["best"]?.GetValue<double>() ?? double.NaN;
             int epoch = cell["best_epoch"]?.GetValue<int>() ?? 0;
             seconds += (cell["train_seconds"]?.GetValue<double>() ?? 0) + (cell["eval_seconds"]?.GetValue<double>() ?? 0);
@@ -247,6 +258,25 @@ public sealed class GlueRunner
             ["result"] = JsonSerializer.SerializeToNode(result, Json),
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return result;
+    }
+
+    /// <summary>A run found in a cell folder must be the one these settings ask for; else it is refused, never mixed in.</summary>
+    void CheckSameRun(string cellDir, FineTuneOptions saved, FineTuneOptions? wanted, GlueTask? task = null, int batch = 0, double lr = 0)
+    {
+        var differences = new List<string>();
+        void Compare<T>(string name, T have, T want)
+        {
+            if (!EqualityComparer<T>.Default.Equals(have, want)) differences.Add($"{name} {have} (asked: {want})");
+        }
+        Compare("--epochs", saved.Epochs, wanted?.Epochs ?? Options.Epochs);
+        Compare("--batch-size", saved.BatchSize, wanted?.BatchSize ?? batch);
+        Compare("--lr", saved.LearningRate, wanted?.LearningRate ?? lr);
+        Compare("--max-length", saved.MaxLength, wanted?.MaxLength ?? task!.MaxLength ?? Options.MaxLength);
+        Compare("--seed", saved.Seed, wanted?.Seed ?? Options.Seed);
+        Compare("--bf16", saved.BFloat16, wanted?.BFloat16 ?? Options.BFloat16);
+        Compare("--model", Path.GetFullPath(saved.Init), Path.GetFullPath(wanted?.Init ?? Options.Model));
+        if (differences.Count > 0)
+            throw new PoNetInputException($"{cellDir}: holds a run with other settings ({string.Join(", ", differences)}); use another --out, or delete that folder to re-run it");
     }
 
     static int CountLines(string jsonl) => File.ReadLines(jsonl).Count(l => l.Length > 0);

@@ -175,6 +175,10 @@ public class GlueTests
         Assert.False(File.Exists(Path.Combine(output, "sst2", GlueRunner.TaskResult)));
         Assert.True(File.Exists(Path.Combine(output, "sst2", "b4-lr1e-4", FineTuner.ResultsFile)));
 
+        // The interrupted task's runs are not mixed with other settings.
+        var other = Assert.Throws<PoNetInputException>(() => new GlueRunner(options with { Epochs = 3 }, GlueTasks.All).Run());
+        Assert.Contains($"{Path.Combine(output, "sst2", "b4-lr1e-4")}: holds a run with other settings (--epochs 2 (asked: 3))", other.Message);
+
         var resumed = new List<string>();
         Assert.True(new GlueRunner(options, GlueTasks.All).Run(p => { if (p.Line is { } l) resumed.Add(l); }));
         Assert.Contains(resumed, l => l.Contains("b8-lr1e-4") && l.Contains("resuming at step"));

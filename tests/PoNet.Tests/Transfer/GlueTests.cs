@@ -191,6 +191,27 @@ public class GlueTests
     }
 
     [Theory]
+    [InlineData("bert")]
+    [InlineData("fnet")]
+    public void BertAndFNetCheckpointsRunThroughGlueByTheirConfig(string arch)
+    {
+        var model = Path.Combine(TransferTestData.Temp(), arch);
+        torch.manual_seed(12);
+        ModelFolder.Save(new PoNetForPreTraining(new PoNetConfig
+        {
+            VocabSize = 30522, HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, MaxPositionEmbeddings = 64,
+        }.WithArchitecture(arch)), VocabPath, model);
+        var output = TransferTestData.Temp();
+        var (code, stdout, error) = Run("glue", "--data", Fixture, "--model", model, "--out", output, "--tasks", "rte", "--epochs", "1", "--max-length", "32");
+        Assert.True(code == 0, error + stdout);
+        Assert.Contains($"ponet glue: {arch} from", stdout);
+        var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, GlueRunner.ResultsJson))).RootElement;
+        Assert.Equal(arch, results.GetProperty("model_type").GetString());
+        var best = PoNetConfig.Load(Path.Combine(output, "rte", "b32-lr5e-5", FineTuner.BestDir, "config.json"));
+        Assert.Equal(arch, best.ModelType);
+    }
+
+    [Theory]
     [InlineData("SST-2/dev.tsv", null, "SST-2/dev.tsv: no such file")]
     [InlineData("CoLA/train.tsv", "gj04\t1\n", "CoLA/train.tsv:1: 2 tab-separated fields, expected at least 4")]
     [InlineData("MNLI/dev_mismatched.tsv", "header\n0\t1\t2\t3\t4\t5\t6\t7\ta\tb\tmaybe\n", "MNLI/dev_mismatched.tsv:2: label 'maybe' is not one of this task's labels ('contradiction', 'entailment', 'neutral')")]

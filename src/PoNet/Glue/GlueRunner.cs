@@ -105,7 +105,7 @@ public sealed class GlueRunner
     public string ModelType { get; }
     public IReadOnlyList<GlueTask> Present { get; }
     public IReadOnlyList<GlueTask> Missing { get; }
-    public List<(int BatchSize, double LearningRate)> Cells => [.. Options.BatchSizes.SelectMany(b => Options.LearningRates.Select(l => (b, l)))];
+    public List<(int BatchSize, double LearningRate)> Cells => [.. Options.BatchSizes.Distinct().SelectMany(b => Options.LearningRates.Distinct().Select(l => (b, l)))];
 
     static string CellName(int batch, double lr) => $"b{batch}-lr{GlueOptions.Format(lr)}";
 

@@ -185,33 +185,33 @@ public sealed class GlueRunner
             var name = CellName(batch, lr);
             var cellDir = Path.Combine(dir, name);
             var resultsFile = Path.Combine(cellDir, FineTuner.ResultsFile);
+            var wanted = new FineTuneOptions
+            {
+                Train = Path.GetFullPath(train),
+                Dev = Path.GetFullPath(evaluations[0]),
+                Init = Path.GetFullPath(Options.Model),
+                Output = cellDir,
+                TextColumn = "text",
+                TextPairColumn = task.IsPair ? "text_pair" : null,
+                LabelColumn = "label",
+                Format = "jsonl",
+                Labels = task.Labels,
+                Task = task.IsRegression ? "regression" : "classification",
+                Metric = task.Selection,
+                Epochs = Options.Epochs,
+                BatchSize = batch,
+                LearningRate = lr,
+                MaxLength = task.MaxLength ?? Options.MaxLength,
+                SentenceSegments = false,
+                BFloat16 = Options.BFloat16,
+                Seed = Options.Seed,
+            };
             bool finished = Directory.Exists(Path.Combine(cellDir, FineTuner.BestDir)) && File.Exists(resultsFile)
                             && ReadJson(resultsFile)["completed"]?.GetValue<bool>() == true;
             if (!finished)
             {
                 bool resume = Directory.Exists(cellDir) && PoNet.Training.RunCheckpoints.Find(cellDir) is not null;
                 if (!resume && Directory.Exists(cellDir)) Directory.Delete(cellDir, recursive: true); // nothing to resume from
-                var wanted = new FineTuneOptions
-                {
-                    Train = Path.GetFullPath(train),
-                    Dev = Path.GetFullPath(evaluations[0]),
-                    Init = Path.GetFullPath(Options.Model),
-                    Output = cellDir,
-                    TextColumn = "text",
-                    TextPairColumn = task.IsPair ? "text_pair" : null,
-                    LabelColumn = "label",
-                    Format = "jsonl",
-                    Labels = task.Labels,
-                    Task = task.IsRegression ? "regression" : "classification",
-                    Metric = task.Selection,
-                    Epochs = Options.Epochs,
-                    BatchSize = batch,
-                    LearningRate = lr,
-                    MaxLength = task.MaxLength ?? Options.MaxLength,
-                    SentenceSegments = false,
-                    BFloat16 = Options.BFloat16,
-                    Seed = Options.Seed,
-                };
                 var options = wanted;
                 if (resume)
                 {
@@ -228,7 +228,7 @@ public sealed class GlueRunner
             if (finished)
             {
                 var saved = cell["options"].Deserialize<FineTuneOptions>(Json) ?? throw new PoNetInputException($"{resultsFile}: key 'options' is missing");
-                CheckSameRun(cellDir, saved, wanted: null, task, batch, lr);
+                CheckSameRun(cellDir, saved, wanted);
             }
             double score = cell["best"]?.GetValue<double>() ?? double.NaN;
             int epoch = cell["best_epoch"]?.GetValue<int>() ?? 0;
@@ -261,20 +261,20 @@ public sealed class GlueRunner
     }
 
     /// <summary>A run found in a cell folder must be the one these settings ask for; else it is refused, never mixed in.</summary>
-    void CheckSameRun(string cellDir, FineTuneOptions saved, FineTuneOptions? wanted, GlueTask? task = null, int batch = 0, double lr = 0)
+    static void CheckSameRun(string cellDir, FineTuneOptions saved, FineTuneOptions wanted)
     {
         var differences = new List<string>();
         void Compare<T>(string name, T have, T want)
         {
             if (!EqualityComparer<T>.Default.Equals(have, want)) differences.Add($"{name} {have} (asked: {want})");
         }
-        Compare("--epochs", saved.Epochs, wanted?.Epochs ?? Options.Epochs);
-        Compare("--batch-size", saved.BatchSize, wanted?.BatchSize ?? batch);
-        Compare("--lr", saved.LearningRate, wanted?.LearningRate ?? lr);
-        Compare("--max-length", saved.MaxLength, wanted?.MaxLength ?? task!.MaxLength ?? Options.MaxLength);
-        Compare("--seed", saved.Seed, wanted?.Seed ?? Options.Seed);
-        Compare("--bf16", saved.BFloat16, wanted?.BFloat16 ?? Options.BFloat16);
-        Compare("--model", Path.GetFullPath(saved.Init), Path.GetFullPath(wanted?.Init ?? Options.Model));
+        Compare("--epochs", saved.Epochs, wanted.Epochs);
+        Compare("--batch-size", saved.BatchSize, wanted.BatchSize);
+        Compare("--lr", saved.LearningRate, wanted.LearningRate);
+        Compare("--max-length", saved.MaxLength, wanted.MaxLength);
+        Compare("--seed", saved.Seed, wanted.Seed);
+        Compare("--bf16", saved.BFloat16, wanted.BFloat16);
+        Compare("--model", Path.GetFullPath(saved.Init), wanted.Init);
         if (differences.Count > 0)
             throw new PoNetInputException($"{cellDir}: holds a run with other settings ({string.Join(", ", differences)}); use another --out, or delete that folder to re-run it");
     }
@@ -316,9 +316,7 @@ public sealed class GlueRunner
             o["label"] = e.Label;
             text.Append(o.ToJsonString()).Append('\n');
         }
-        var content = text.ToString();
-        if (File.Exists(path) && File.ReadAllText(path) == content) return;
-        AtomicFile.WriteAllText(path, content);
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     /// <summary>The task's metrics on one split, from the classifier's predictions.</summary>

@@ -7,6 +7,7 @@ using PoNet.Benchmarks;
 using PoNet.Cli.Plots;
 using Spectre.Console;
 using PoNet.IO;
+using PoNet.Model.Mixers;
 using PoNet.Runtime;
 
 namespace PoNet.Cli.Commands;
@@ -40,6 +41,10 @@ internal static class BenchCommand
             Description = "Keep freed memory in the process (glibc mallopt): faster steps; false measures peak memory without retained free blocks",
             DefaultValueFactory = _ => true,
         };
+        var lowMemory = new Option<bool>("--low-memory")
+        {
+            Description = "PoNet's LRA mixer keeps less for backward and recomputes it (docs/MODEL.md §10.8): smaller peak, more CPU time",
+        };
         var breakdown = new Option<bool>("--breakdown")
         {
             Description = "For PoNet also time forward, forward + backward and the same products as plain matmuls; false makes PoNet cells about 3× shorter (for ratio rounds)",
@@ -51,7 +56,7 @@ internal static class BenchCommand
         var cell = new Option<string?>("--cell") { Hidden = true, Description = "Internal: measure one cell given as JSON and print the result" };
         var command = new Command("bench", "Training steps/s, inference tokens/s and peak memory against sequence length: PoNet vs Transformer vs FNet.")
         {
-            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, rounds, threads, bf16, keepFreed, breakdown, maxMemory, timeBudget, output, cell,
+            mixers, lengths, arch, layers, dim, heads, ffn, batch, segments, repeats, rounds, threads, bf16, keepFreed, lowMemory, breakdown, maxMemory, timeBudget, output, cell,
         };
         command.SetAction(parse => ExitCodes.Run(() =>
         {
@@ -62,7 +67,7 @@ internal static class BenchCommand
                 Arch = parse.GetValue(arch)!, Layers = parse.GetValue(layers), Dim = parse.GetValue(dim), Heads = parse.GetValue(heads),
                 Ffn = parse.GetValue(ffn), BatchSize = parse.GetValue(batch), Segments = parse.GetValue(segments),
                 Repeats = parse.GetValue(repeats), Threads = parse.GetValue(threads), BFloat16 = parse.GetValue(bf16),
-                KeepFreedMemory = parse.GetValue(keepFreed), Breakdown = parse.GetValue(breakdown),
+                KeepFreedMemory = parse.GetValue(keepFreed), LowMemory = parse.GetValue(lowMemory), Breakdown = parse.GetValue(breakdown),
             };
             var mixerList = SplitList(parse.GetValue(mixers)!, "--mixers");
             foreach (var m in mixerList)
@@ -87,6 +92,8 @@ internal static class BenchCommand
     {
         var spec = JsonSerializer.Deserialize<BenchSpec>(json) ?? throw new PoNetInputException("--cell: empty specification");
         if (spec.KeepFreedMemory) NativeMemory.KeepFreedMemory();
+        else NativeMemory.ReturnFreedMemory();
+        PoolingFusion.Enabled = spec.LowMemory;
         var result = BenchCell.Run(spec);
         Console.WriteLine(JsonSerializer.Serialize(result));
         return ExitCodes.Ok;
@@ -96,7 +103,7 @@ internal static class BenchCommand
     {
         var spec = plan.Spec;
         Console.Error.WriteLine($"bench: {spec.Arch} model, {spec.Layers} layers, D {spec.Dim}, {spec.Heads} heads, FFN {spec.Ffn}, batch {spec.BatchSize}, " +
-                                $"{spec.Threads} threads{(spec.BFloat16 ? ", bf16 matmuls" : "")}{(spec.KeepFreedMemory ? ", freed memory kept" : "")}; each cell in its own process, median of {spec.Repeats}" +
+                                $"{spec.Threads} threads{(spec.BFloat16 ? ", bf16 matmuls" : "")}{(spec.KeepFreedMemory ? ", freed memory kept" : "")}{(spec.LowMemory ? ", --low-memory" : "")}; each cell in its own process, median of {spec.Repeats}" +
                                 (plan.Rounds > 1 ? $"; {plan.Rounds} rounds, mixers interleaved within each" : ""));
         var (fileName, arguments) = ChildCommand();
         var sweep = new BenchSweep(

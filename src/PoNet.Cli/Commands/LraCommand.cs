@@ -72,6 +72,7 @@ internal static class LraCommand
         var attention = new Option<string?>("--attention") { Description = "Transformer attention kernel: sdpa = libtorch's fused kernel (default), explicit = softmax(QKᵀ)V with the N×N weights in memory, as the paper's baseline" };
         attention.AcceptOnlyFromAmong([.. EnumNames.All<AttentionKernel>()]);
         var threads = ThreadsOption.Create();
+        var lowMemory = LowMemoryOption.Create();
         var output = new Option<string?>("--out") { Description = "Output folder (default runs/lra-TASK-MIXER)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint, with its saved settings" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (checkpoints and results) and start afresh" };
@@ -81,12 +82,13 @@ internal static class LraCommand
                                          "`ponet lra suite` runs every task × mixer (see `ponet lra suite --help`).");
         command.Arguments.Add(task);
         Option[] hyper = [steps, batch, lr, warmup, maxLength, layers, dim, heads, ffn, segments, evalEvery, evalExamples, seed, accumulate, clip, ablate, fusion, attention];
-        foreach (var option in new Option[] { mixer, preset }.Concat(hyper).Concat([threads, output, resume, overwrite, data]))
+        foreach (var option in new Option[] { mixer, preset }.Concat(hyper).Concat([threads, lowMemory, output, resume, overwrite, data]))
             command.Options.Add(option);
 
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             NativeMemory.KeepFreedMemory();
+            PoolingFusion.Enabled = parse.GetValue(lowMemory);
             var taskName = parse.GetValue(task)!.ToLowerInvariant();
             LraTaskDefaults.For(taskName); // an unknown task fails before anything else
             var mixerKind = EnumNames.Parse<MixerKind>(parse.GetValue(mixer)!, "--mixer");

@@ -30,14 +30,21 @@ internal static class LraSuiteCommand
         var data = new Option<string[]>("--data") { Description = "TASK=FOLDER: the data of a task (e.g. image=path/to/cifar-10-batches-bin); default: each task's default source", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int?>("--steps") { Description = "Every cell trains this many steps instead of the budget's (warm-up 10 %, five evaluations): a quick look at the whole grid" };
         var threads = ThreadsOption.Create();
+        var lowMemory = LowMemoryOption.Create();
+        var tableOnly = new Option<bool>("--table-only")
+        {
+            Description = "Write table.md, table.json and table.png from the cells in --out as they are, and train nothing " +
+                          "(e.g. while cells run in other processes, or for results copied from elsewhere)",
+        };
         // A command of its own (`ponet lra-suite`); Program turns `ponet lra suite …` into it, so its
         // help shows its own options rather than those of `ponet lra TASK`.
         var command = new Command(Name, "Train and test every LRA task × mixer (the paper's Table 1), resumable; writes table.md, table.json and table.png.");
-        foreach (var option in new Option[] { budget, tasks, mixers, output, data, steps, threads }) command.Options.Add(option);
+        foreach (var option in new Option[] { budget, tasks, mixers, output, data, steps, threads, lowMemory, tableOnly }) command.Options.Add(option);
         command.SetAction(parse => ExitCodes.Run(() =>
         {
             NativeMemory.KeepFreedMemory();
             ThreadsOption.Apply(parse, threads);
+            PoolingFusion.Enabled = parse.GetValue(lowMemory);
             var b = parse.GetValue(budget)!;
             var outDir = parse.GetValue(output)!;
             var taskList = Split(parse.GetValue(tasks)!).Select(t => t.ToLowerInvariant()).ToList();
@@ -68,6 +75,11 @@ internal static class LraSuiteCommand
                 SuitePlot.SavePng(cells, $"LRA test accuracy, budget {b}: ours vs the paper", Path.Combine(outDir, LraSuite.TablePng));
             }
             WriteTable();
+            if (parse.GetValue(tableOnly))
+            {
+                Console.WriteLine(File.ReadAllText(Path.Combine(outDir, LraSuite.TableMarkdown)));
+                return ExitCodes.Ok;
+            }
             foreach (var task in taskList)
             {
                 LraSplits? splits = null; // loaded once per task, for the cells that still need it

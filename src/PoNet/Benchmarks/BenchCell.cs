@@ -30,6 +30,8 @@ public sealed record BenchSpec
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>glibc keeps freed memory (<see cref="NativeMemory.KeepFreedMemory"/>): faster steps, but the peak includes retained free blocks.</summary>
     [JsonPropertyName("keep_freed_memory")] public bool KeepFreedMemory { get; init; } = true;
+    /// <summary>PoNet's LRA mixer as one autograd node that recomputes instead of keeping (<see cref="Model.Mixers.PoolingFusion"/>).</summary>
+    [JsonPropertyName("low_memory")] public bool LowMemory { get; init; }
     /// <summary>For PoNet also time forward, forward + backward and the same products as plain matmuls (a cell then takes about 3× as long).</summary>
     [JsonPropertyName("breakdown")] public bool Breakdown { get; init; } = true;
 }

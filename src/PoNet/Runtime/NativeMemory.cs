@@ -32,6 +32,27 @@ public static partial class NativeMemory
         }
     }
 
+    /// <summary>
+    /// The opposite of <see cref="KeepFreedMemory"/>, for measuring working sets: every block of
+    /// 256 KiB and more is its own mapping, returned to the OS when freed. glibc's default is not
+    /// that: its mmap threshold grows with each freed mapping up to 32 MiB, after which blocks below
+    /// that size come from the heap and stay resident when freed, so the peak would include whatever
+    /// fragments the heap kept. Setting the threshold fixes it (and turns the growth off). Returns
+    /// whether both settings took effect.
+    /// </summary>
+    public static bool ReturnFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return Mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1 & Mallopt(M_TRIM_THRESHOLD, 256 * 1024) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Peak resident set size of this process in MiB (VmHWM), or null where /proc is unavailable.</summary>
     public static double? PeakResidentMegabytes() => ReadStatusKiB("VmHWM:") / 1024.0;
 

@@ -267,3 +267,115 @@ public class MixerContextTests
         Assert.True(full.FillPads(x, -10000f).eq(x).all().item<bool>());
     }
 }
+
+public class PoolingFusionTests
+{
+    /// <summary>
+    /// The PoolingFusion node against the same function built from libtorch ops (the D→3D product,
+    /// amax over chunks, max_pool1d, element-wise gating, the output projection) under libtorch's
+    /// autograd: outputs and the gradients of x, W3, b3, g2, W and b. A projection of integers onto
+    /// integer weights makes P integer-valued, so ties are everywhere and the tie rules are checked
+    /// too (amax shares the gradient among equal maxima, max_pool1d gives it to the first).
+    /// </summary>
+    [Theory]
+    [InlineData(11, 4, true)]   // last chunk shorter, padding
+    [InlineData(12, 4, false)]  // N a multiple of seg_len, no padding
+    [InlineData(12, 2, true)]   // seg_len 2 (LRA Text's)
+    [InlineData(5, 13, true)]   // seg_len > N: one chunk
+    [InlineData(1, 2, false)]   // one position
+    public void PoolingFusionNodeHasTheGradientsOfTheOpsItReplacesTiesIncluded(int n, int segLen, bool padding)
+    {
+        manual_seed(11);
+        const int d = 4;
+        using var x0 = randint(-1, 2, [2, n, d]).to_type(ScalarType.Float32);
+        using var w30 = randint(-1, 2, [3 * d, d]).to_type(ScalarType.Float32);
+        using var b30 = randint(-1, 2, [3 * d]).to_type(ScalarType.Float32);
+        using var g20 = randint(-1, 2, [2, 1, d]).to_type(ScalarType.Float32);
+        using var w0 = randn(d, d);
+        using var b0 = randn(d);
+        using var valid = padding ? stack([arange(n).lt(Math.Max(1, n - 3)), ones(n, dtype: ScalarType.Bool)]) : ones(2, n, dtype: ScalarType.Bool);
+        using var keep = valid.unsqueeze(-1).to_type(ScalarType.Float32);
+        using var weights = randn(2, n, d);
+        Tensor[] Leaves() => [.. new[] { x0, w30, b30, g20, w0, b0 }.Select(t => t.detach().requires_grad_(true))];
+
+        var fast = Leaves();
+        using var yFast = PoolingFusion.Apply(fast[0], fast[1], fast[2], fast[3], fast[4], fast[5], padding ? keep : null, segLen);
+        (yFast * weights).sum().backward();
+
+        var slow = Leaves();
+        var pieces = nn.functional.linear(slow[0], slow[1], slow[2]).split(d, -1);
+        var local = padding ? MaskOps.Fill(pieces[0], keep, -10000f) : pieces[0];
+        var segment = padding ? MaskOps.Fill(pieces[1], keep, -10000f) : pieces[1];
+        var s = SegmentMaxPool.ByChunks(segment, Math.Min(segLen, n));
+        var y = (s + slow[3]) * pieces[2] + LocalMaxPool.Fast(local);
+        if (padding) y = y * keep;
+        using var ySlow = nn.functional.linear(y, slow[4], slow[5]);
+        (ySlow * weights).sum().backward();
+
+        Assert.True(yFast.allclose(ySlow, 1e-5, 1e-5), "output");
+        string[] names = ["x", "W3", "b3", "g2", "W", "b"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Assert.Equal(slow[i].grad!.shape, fast[i].grad!.shape);
+            Assert.True(fast[i].grad!.allclose(slow[i].grad!, 1e-5, 1e-5), $"d{names[i]}: {(fast[i].grad! - slow[i].grad!).abs().max().item<float>()}");
+        }
+        using (no_grad())
+        using (var yEval = PoolingFusion.Apply(x0, w30, b30, g20, w0, b0, padding ? keep : null, segLen))
+            Assert.True(yEval.allclose(yFast, 1e-6, 1e-6), "no-grad path");
+    }
+
+    /// <summary>The whole LRA PoNet mixer with the node (`--low-memory`) against the op-by-op form: values and every parameter's gradient.</summary>
+    [Theory]
+    [InlineData(11, 3, false)]
+    [InlineData(12, 4, true)]
+    public void LowMemoryMixerMatchesTheOpByOpMixerWithGradients(int n, int segments, bool full)
+    {
+        var config = LraMixerTests.Tiny() with { MaxLength = n, Segments = segments };
+        manual_seed(13);
+        using var mixer = new PoNetMixer(config.MixerSpec);
+        using var x = randn(2, n, 8);
+        using var valid = full ? ones(2, n, dtype: ScalarType.Bool) : stack([arange(n).lt(7), ones(n, dtype: ScalarType.Bool)]);
+        var ctx = MixerContext.FromValid(valid, new FixedChunkSegments(config.SegmentLength));
+        using var weights = randn(2, n, 8);
+        (Tensor Y, Tensor Dx, Dictionary<string, Tensor> Grads) Run(bool lowMemory)
+        {
+            var before = PoolingFusion.Enabled;
+            PoolingFusion.Enabled = lowMemory;
+            try
+            {
+                mixer.zero_grad();
+                var xi = x.detach().requires_grad_(true);
+                var y = mixer.forward(xi, ctx);
+                (y * weights).sum().backward();
+                return (y.detach(), xi.grad!.clone(), mixer.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+            }
+            finally { PoolingFusion.Enabled = before; }
+        }
+        var (y1, dx1, g1) = Run(true);
+        var (y0, dx0, g0) = Run(false);
+        Assert.True(y1.allclose(y0, 1e-5, 1e-5));
+        Assert.True(dx1.allclose(dx0, 1e-4, 1e-4), "dX");
+        foreach (var (name, g) in g0) Assert.True(g1[name].allclose(g, 1e-4, 1e-4), $"d{name}");
+    }
+
+    /// <summary>
+    /// An exception inside a TorchSharp custom backward would end the process, so the node must not
+    /// fail on a graph kept for a second backward: it keeps what it saved until the graph goes.
+    /// </summary>
+    [Fact]
+    public void PoolingFusionSupportsASecondBackwardThroughARetainedGraph()
+    {
+        manual_seed(12);
+        using var x = randn(2, 6, 4).requires_grad_(true);
+        using var w3 = randn(12, 4).requires_grad_(true);
+        using var b3 = randn(12).requires_grad_(true);
+        using var g2 = randn(2, 1, 4).requires_grad_(true);
+        using var w = randn(4, 4).requires_grad_(true);
+        using var b = randn(4).requires_grad_(true);
+        using var loss = PoolingFusion.Apply(x, w3, b3, g2, w, b, null, 2).sum();
+        loss.backward(retain_graph: true);
+        using var once = x.grad!.clone();
+        loss.backward();
+        Assert.True(x.grad!.allclose(once * 2, 1e-5, 1e-5));
+    }
+}

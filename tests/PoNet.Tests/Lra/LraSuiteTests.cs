@@ -64,4 +64,26 @@ public class LraSuiteTests
         Assert.Equal(bestBefore, JsonNode.Parse(File.ReadAllText(Path.Combine(ponet, LraTrainer.ResultsFile)))!["test_accuracy"]!.GetValue<double>());
         Assert.Equal(2, Program.Main(["lra", "suite", "--tasks", "listops,nosuch", "--out", dir]));
     }
+
+    /// <summary>
+    /// Results copied without their checkpoints (as docs/results/ holds them) are finished cells, and
+    /// --table-only writes the table over every task × mixer asked for without training any cell.
+    /// </summary>
+    [Fact]
+    public void TableOnlyReportsCopiedResultsAndTrainsNothing()
+    {
+        var data = Directory.CreateTempSubdirectory("ponet-suite-data-").FullName;
+        Assert.Equal(0, Program.Main(["data", "listops", "--out", data, "--train", "64", "--dev", "16", "--test", "16"]));
+        var dir = Directory.CreateTempSubdirectory("ponet-suite-").FullName;
+        Assert.Equal(0, Program.Main(["lra", "suite", "--tasks", "listops", "--mixers", "fnet", "--steps", "2", "--data", $"listops={data}", "--out", dir]));
+        var copy = Directory.CreateTempSubdirectory("ponet-suite-copy-").FullName;
+        var cell = Path.Combine(copy, "listops-fnet");
+        Directory.CreateDirectory(cell);
+        File.Copy(Path.Combine(LraSuite.CellFolder(dir, "listops", MixerKind.FNet), LraTrainer.ResultsFile), Path.Combine(cell, LraTrainer.ResultsFile));
+        Assert.Equal(0, Program.Main(["lra", "suite", "--tasks", "listops", "--mixers", "ponet,fnet", "--steps", "2", "--table-only", "--out", copy]));
+        var cells = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, LraSuite.TableJson)))!["cells"]!.AsArray();
+        Assert.Equal(["not run", "finished"], cells.Select(c => c!["status"]!.GetValue<string>()));
+        Assert.False(Directory.Exists(LraSuite.CellFolder(copy, "listops", MixerKind.PoNet)));
+        Assert.False(RunCheckpoints.Exists(cell));
+    }
 }

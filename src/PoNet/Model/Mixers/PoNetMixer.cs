@@ -70,6 +70,16 @@ public sealed class PoNetMixer : TokenMixer
         var notSpecial = clsgsepg
             ? (ctx.Special ?? throw new ArgumentException("clsgsepg needs the [CLS]/[SEP] positions in the mixer context")).logical_not().to_type(x.dtype)
             : null;
+        // The LRA mixer with every branch: one autograd node for the rest (PoolingFusion, §10.8).
+        if (PoolingFusion.Enabled && ctx.Segments is FixedChunkSegments fixedChunks && UsesGlobal && UsesSegment && UsesLocal && Multiplies
+            && dense is not null && notSpecial is null && ctx.Trace is null && !ComputePrecision.IsBFloat16)
+        {
+            var g = GlobalAggregation.FromX(x, ctx.HasPadding ? ctx.ValidScale.transpose(1, 2) : null, ctx.ValidCount,
+                ctx.HasPadding ? (ctx.ValidScale - 1) * 10000f : null, dense_q!, dense_k!, heads);
+            return PoolingFusion.Apply(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
+                cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0), g, dense.weight!, dense.bias!, ctx.HasPadding ? ctx.ValidScale : null, fixedChunks.Length)
+                .MoveToOuterDisposeScope();
+        }
         if (perToken.Length > 0)
         {
             var parts = ComputePrecision.Linear(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),

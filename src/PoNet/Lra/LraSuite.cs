@@ -160,13 +160,13 @@ public static class LraSuiteTable
             }
             var done = cells.Where(c => c.Mixer == m && c.TestAccuracy is not null).ToList();
             md.Append(" | ").Append(done.Count == 0 ? "–" : $"{F(done.Average(c => c.TestAccuracy!.Value))} / {F(PaperAverage(done))}");
-            if (done.Count > 0 && done.Count < tasks.Count) md.Append($" ({done.Count} tasks)");
+            if (done.Count > 0 && done.Count < tasks.Count) md.Append(done.Count == 1 ? " (1 task)" : $" ({done.Count} tasks)");
             md.Append(" |\n");
         }
         md.Append("\n| task | mixer | status | steps | N | train time | eval time | tokens/s | peak memory | threads |\n|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var c in cells)
             md.Append($"| {c.Task} | {EnumNames.Of(c.Mixer)} | {c.Status} | {c.Steps} | {c.MaxLength} | {Time(c.TrainSeconds)} | {Time(c.EvalSeconds)} | " +
-                      $"{F(c.TokensPerSecond / 1000, "F1")}k | {F(c.PeakMemoryMb, "F0")} MB | {c.Threads?.ToString(CultureInfo.InvariantCulture) ?? "–"} |\n");
+                      $"{(c.TokensPerSecond is { } tps ? F(tps / 1000, "F1") + "k" : "–")} | {(c.PeakMemoryMb is { } mb ? F(mb, "F0") + " MB" : "–")} | {c.Threads?.ToString(CultureInfo.InvariantCulture) ?? "–"} |\n");
         md.Append("\nAverages are over the tasks finished here; the paper's over the same tasks where it reports a number (it reports FNet's Pathfinder as failed and leaves it out of its average).\n");
         return md.ToString();
     }

@@ -8,6 +8,6 @@ internal static class LowMemoryOption
     public static Option<bool> Create() => new("--low-memory")
     {
         Description = "PoNet's LRA mixer keeps less for backward and recomputes it (same values and gradients): " +
-                      "about 16 % lower peak memory at N = 4096, about 10 % more CPU time (docs/MODEL.md §10.8)",
+                      "about 28 % lower peak memory at N = 4096, about 20 % more CPU time (docs/MODEL.md §10.8)",
     };
 }

@@ -11,7 +11,8 @@ namespace PoNet.Model.Mixers;
 /// same function keeps in memory P's three pieces, max_pool1d's int64 indices (twice the size of
 /// L0), the chunk maxima, the gate and Z(…) for the projection: about seven [B,N,D] tensors per
 /// layer. This node keeps only its inputs (x is kept for the residual path and GA anyway) and
-/// recomputes the rest in backward (P's product and a few element-wise passes), with the same gradients: amax's (ties share the gradient) for the chunk maxima and
+/// recomputes the rest in backward (P's product and a few element-wise passes), with the same
+/// gradients: amax's (ties share the gradient) for the chunk maxima and
 /// max_pool1d's (recomputed with its indices, then scatter-added as its backward does) for the
 /// local maxima.
 /// </summary>
@@ -22,7 +23,7 @@ public sealed class PoolingFusion : autograd.SingleTensorFunction<PoolingFusion>
     /// <summary>
     /// Whether the LRA PoNet mixer uses this node (the CLI's <c>--low-memory</c>, or the environment
     /// variable PONET_POOLING_FUSION=1); otherwise it builds the same function from libtorch ops,
-    /// which keeps more for backward but runs about 10 % faster on a CPU (docs/MODEL.md §10.8).
+    /// which keeps more for backward but takes about 20 % less CPU time per step (docs/MODEL.md §10.8).
     /// Process-wide: it changes no value or gradient, only what is kept and what is recomputed.
     /// </summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("PONET_POOLING_FUSION") == "1";

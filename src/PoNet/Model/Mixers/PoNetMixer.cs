@@ -74,16 +74,14 @@ public sealed class PoNetMixer : TokenMixer
         if (PoolingFusion.Enabled && ctx.Segments is FixedChunkSegments fixedChunks && UsesGlobal && UsesSegment && UsesLocal && Multiplies
             && dense is not null && notSpecial is null && ctx.Trace is null && !ComputePrecision.IsBFloat16)
         {
-            var g = GlobalAggregation.FromX(x, ctx.HasPadding ? ctx.ValidScale.transpose(1, 2) : null, ctx.ValidCount,
-                ctx.HasPadding ? (ctx.ValidScale - 1) * 10000f : null, dense_q!, dense_k!, heads);
-            return PoolingFusion.Apply(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
-                cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0), g, dense.weight!, dense.bias!, ctx.HasPadding ? ctx.ValidScale : null, fixedChunks.Length)
+            var (w3, b3) = Stacked(perToken);
+            return PoolingFusion.Apply(x, w3, b3, Global(x, ctx), dense.weight!, dense.bias!, ctx.HasPadding ? ctx.ValidScale : null, fixedChunks.Length)
                 .MoveToOuterDisposeScope();
         }
         if (perToken.Length > 0)
         {
-            var parts = ComputePrecision.Linear(x, cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0),
-                cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0));
+            var (w3, b3) = Stacked(perToken);
+            var parts = ComputePrecision.Linear(x, w3, b3);
             // split, not narrow: split's backward concatenates the gradients in one pass, where each
             // narrow would scatter its gradient into a zero tensor of the full width.
             var pieces = parts.split(d, -1);
@@ -95,10 +93,7 @@ public sealed class PoNetMixer : TokenMixer
             if (Multiplies) o = pieces[next++];
         }
 
-        Tensor? g2 = UsesGlobal
-            ? GlobalAggregation.FromX(x, ctx.HasPadding ? ctx.ValidScale.transpose(1, 2) : null, ctx.ValidCount,
-                ctx.HasPadding ? (ctx.ValidScale - 1) * 10000f : null, dense_q!, dense_k!, heads)              // [B,1,D]
-            : null;
+        Tensor? g2 = UsesGlobal ? Global(x, ctx) : null;                                                   // [B,1,D]
         Tensor? y = null;
         if (UsesSegment)
         {
@@ -135,6 +130,15 @@ public sealed class PoNetMixer : TokenMixer
         if (dense is not null) y = dense.Forward(y);
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The per-token projections' weights and biases stacked, for one D×kD product (§10.4).</summary>
+    static (Tensor Weight, Tensor Bias) Stacked(Linear[] perToken) =>
+        (cat(perToken.Select(l => (Tensor)l.weight!).ToArray(), 0), cat(perToken.Select(l => (Tensor)l.bias!).ToArray(), 0));
+
+    /// <summary>GA's g2 [B,1,D] from X (§10.3), with the padding masks of the context.</summary>
+    Tensor Global(Tensor x, MixerContext ctx) =>
+        GlobalAggregation.FromX(x, ctx.HasPadding ? ctx.ValidScale.transpose(1, 2) : null, ctx.ValidCount,
+            ctx.HasPadding ? (ctx.ValidScale - 1) * 10000f : null, dense_q!, dense_k!, heads);
 
     /// <summary>
     /// (g2 + S) ⊙ O (or g2 + S) over fixed chunks with S kept as one row per chunk, [B,C,1,D]: it is

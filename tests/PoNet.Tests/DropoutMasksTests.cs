@@ -39,7 +39,7 @@ public class DropoutMasksTests
     public void MasksAreTheDocumentedStreamBitForBit(double keep)
     {
         var masks = new DropoutMasks(12345);
-        // 105: not a multiple of 4 or 16; 2·65573: two blocks, the second partial; 7·16: exact vectors
+        // 105: not a multiple of 4 or 16; 2·65573: three blocks, the last of 74 elements; 7·16: whole vectors only
         long[][] shapes = [[3, 5, 7], [2, 65573], [7, 16], [1], [3, 65536]];
         for (int call = 1; call <= shapes.Length; call++)
         {

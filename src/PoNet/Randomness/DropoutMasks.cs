@@ -69,7 +69,7 @@ public sealed class DropoutMasks
 
     /// <summary>
     /// Element 4k + j takes bits 16j…16j+15 of draw k; on a little-endian machine those are the
-    /// draws read as 16-bit words in order, so the comparison runs 16 elements at a time (about 5×
+    /// draws read as 16-bit words in order, so the comparison runs 16 elements at a time (about 4×
     /// faster than one element at a time, the same masks bit for bit).
     /// </summary>
     internal static void Fill(ReadOnlySpan<ulong> draws, Span<float> output, int threshold, float scale)

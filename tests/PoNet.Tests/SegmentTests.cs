@@ -60,6 +60,36 @@ public class SegmentTests
     }
 
     [Fact]
+    public void SegmentMaxByIdsSurvivesGarbageCollectionDuringTheCall()
+    {
+        // TorchSharp passes a long argument to TorchScript as a temporary Scalar that nothing keeps
+        // alive; a collection between taking its handle and the native call freed it, and libtorch
+        // failed in Scalar::toLong ("Expected false to be true", seen once in CI). ByIds passes the
+        // count by value; collections on another thread while it runs must not matter.
+        var x = tensor(new float[] { 1, 5, 2, -3, 7, 0 }).view(1, 6, 1);
+        var seg = Row(0, 0, 0, 1, 2, 2);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); }
+        });
+        collector.Start();
+        try
+        {
+            for (var i = 0; i < 3000; i++)
+            {
+                using var s = SegmentMaxPool.ByIds(x, seg, 3);
+                Assert.Equal(7f, s[0, 5, 0].item<float>());
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
+
+    [Fact]
     public void ClsSepPadDoesNotCrashTheModel()
     {
         var config = TinyModels.Config(vocab: 120);

@@ -24,8 +24,18 @@ public static class SegmentMaxPool
     /// By segment ids from <see cref="Segments.Compact"/> (0..count−1 per row). TorchSharp has no
     /// scatter_reduce, so it runs as a TorchScript function (exact, differentiable, one pass; §10.5).
     /// </summary>
-    public static Tensor ByIds(Tensor x, Tensor compactSeg, long count) =>
-        Script.Value.invoke<Tensor>("segment_max", x, compactSeg, count);
+    /// <remarks>
+    /// The count goes to TorchScript as an <c>int</c>: TorchSharp passes an int by value but wraps a
+    /// long in a temporary Scalar that nothing keeps alive, so a garbage collection before the native
+    /// call could free it and libtorch failed in Scalar::toLong (seen in CI; reproduced by
+    /// SegmentTests with collections on another thread).
+    /// </remarks>
+    public static Tensor ByIds(Tensor x, Tensor compactSeg, long count)
+    {
+        if (count < 0 || count > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(count), count, "segment count must be in 0..2^31-1");
+        return Script.Value.invoke<Tensor>("segment_max", x, compactSeg, (int)count);
+    }
 
     /// <summary>
     /// By fixed chunks of <paramref name="segmentLength"/>: no scatter and no loop (§10.5). Pad N up to

@@ -41,6 +41,36 @@ public class ReferenceFormTests
             Golden.AssertClose(referenceGrads[i], fastGrads[i], 1e-4, 1e-4, $"gradient {i}");
     }
 
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    [InlineData(true, 4)]
+    public void GlobalAggregationNodeHasTheValuesAndGradientsOfTheOpsItReplaces(bool padded, int heads)
+    {
+        // In float64, so that the node's written-out backward must agree to rounding, not to a loose tolerance.
+        manual_seed(23);
+        using var query = nn.Linear(8, 8, dtype: ScalarType.Float64);
+        using var key = nn.Linear(8, 8, dtype: ScalarType.Float64);
+        using var valid = Valid(padded);
+        var ctx = MixerContext.FromValid(valid);
+        Tensor? validRow = ctx.HasPadding ? ctx.ValidScale.transpose(1, 2).to_type(ScalarType.Float64) : null;
+        Tensor? scoreMask = ctx.HasPadding ? ((ctx.ValidScale - 1) * 10000f).to_type(ScalarType.Float64) : null;
+        using var count = ctx.ValidCount.to_type(ScalarType.Float64);
+        using var x = randn(3, 9, 8, dtype: ScalarType.Float64).requires_grad_(true);
+        using var weights = randn(3, 1, 8, dtype: ScalarType.Float64);
+        var parameters = new[] { x, query.weight!, query.bias!, key.weight!, key.bias! };
+
+        using var node = GlobalAggregation.FromX(x, validRow, count, scoreMask, query, key, heads);
+        using var ops = GlobalAggregation.FromXOps(x, validRow, count, scoreMask, query, key, heads);
+        Assert.True(node.equal(ops).all().item<bool>(), "the node's forward is the same ops");
+        var nodeGrads = autograd.grad([(node * weights).sum()], parameters);
+        var opsGrads = autograd.grad([(ops * weights).sum()], parameters);
+        string[] names = ["dX", "dWq", "dbq", "dWk", "dbk"];
+        for (int i = 0; i < parameters.Length; i++)
+            Golden.AssertClose(opsGrads[i], nodeGrads[i], 1e-12, 1e-10, names[i]);
+    }
+
     [Fact]
     public void SegmentMaxPoolingByIdsAndByChunksIsTheSegmentLoopWithGradients()
     {

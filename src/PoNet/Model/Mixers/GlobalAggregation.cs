@@ -25,18 +25,34 @@ public static class GlobalAggregation
     /// <param name="validCount">[B,1,1] number of real tokens (at least 1); used with <paramref name="validRow"/>.</param>
     /// <param name="scoreMask">[B,N,1] added to the scores (0 or −10000); null when every token is real.</param>
     /// <returns>g2, [B,1,D].</returns>
-    public static Tensor FromX(Tensor x, Tensor? validRow, Tensor validCount, Tensor? scoreMask, Linear query, Linear key, int heads)
+    public static Tensor FromX(Tensor x, Tensor? validRow, Tensor validCount, Tensor? scoreMask, Linear query, Linear key, int heads) =>
+        GlobalAggregationNode.Apply(x, query.weight!, query.bias!, key.weight!, key.bias!, validRow, validCount, scoreMask, heads);
+
+    /// <summary>
+    /// <see cref="FromX"/> built from libtorch ops, each with its own autograd node (the form before
+    /// <see cref="GlobalAggregationNode"/>; kept for the tests that check the node's gradients).
+    /// </summary>
+    public static Tensor FromXOps(Tensor x, Tensor? validRow, Tensor validCount, Tensor? scoreMask, Linear query, Linear key, int heads)
     {
         using var scope = NewDisposeScope();
+        return Forward(x, query.weight!, query.bias!, key.weight!, key.bias!, validRow, validCount, scoreMask, heads).G2.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The steps of <see cref="FromX"/>: the mean, g [B,H,1,dh], u [B,H,D], p = softmax [B,N,H], z = pᵀX [B,H,D] and g2 [B,1,D].</summary>
+    internal static (Tensor Mean, Tensor G, Tensor U, Tensor P, Tensor Z, Tensor G2) Forward(
+        Tensor x, Tensor wq, Tensor bq, Tensor wk, Tensor bk, Tensor? validRow, Tensor validCount, Tensor? scoreMask, int heads)
+    {
         long b = x.shape[0], d = x.shape[2], headDim = d / heads;
         var mean = validRow is null ? x.mean([1], keepdim: true) : matmul(validRow.to_type(x.dtype), x) / validCount; // [B,1,D]
-        var g = nn.functional.linear(mean, query.weight!, query.bias).view(b, heads, 1, headDim);          // [B,H,1,dh]
-        var wk = key.weight!.view(heads, headDim, d);                                                      // [H,dh,D]
-        var u = matmul(g, wk).view(b, heads, d) / Math.Sqrt(headDim);                                       // [B,H,D]
+        var g = nn.functional.linear(mean, wq, bq).view(b, heads, 1, headDim);                             // [B,H,1,dh]
+        var wkh = wk.view(heads, headDim, d);                                                              // [H,dh,D]
+        var u = matmul(g, wkh).view(b, heads, d) / Math.Sqrt(headDim);                                      // [B,H,D]
         var scores = matmul(x, u.transpose(1, 2));                                                         // [B,N,H]
         if (scoreMask is not null) scores = scores + scoreMask;
-        var z = matmul(scores.softmax(1).transpose(1, 2), x);                                              // [B,H,D]
-        return (matmul(z.unsqueeze(2), wk.transpose(1, 2)).view(b, 1, d) + key.bias!).MoveToOuterDisposeScope();
+        var p = scores.softmax(1);                                                                         // [B,N,H]
+        var z = matmul(p.transpose(1, 2), x);                                                              // [B,H,D]
+        var g2 = matmul(z.unsqueeze(2), wkh.transpose(1, 2)).view(b, 1, d) + bk;                           // [B,1,D]
+        return (mean, g, u, p, z, g2);
     }
 
     /// <summary>

@@ -82,6 +82,15 @@ public sealed class PoNetMixer : TokenMixer
         {
             var (w3, b3) = Stacked(perToken);
             var parts = ComputePrecision.Linear(x, w3, b3);
+            // The LRA mixer with every branch: pools and gate as one C# pass each way (PoolGateKernel, §10.9).
+            if (ctx.Segments is FixedChunkSegments chunked && UsesGlobal && UsesSegment && UsesLocal && Multiplies
+                && notSpecial is null && ctx.Trace is null && PoolGateKernel.Supports(parts))
+            {
+                var pooled = PoolGateKernel.Apply(parts, Global(x, ctx), ctx.HasPadding ? ctx.ValidScale : null, chunked.Length);
+                pooled = ctx.ZeroPads(pooled);
+                if (dense is not null) pooled = dense.Forward(pooled);
+                return pooled.MoveToOuterDisposeScope();
+            }
             // split, not narrow: split's backward concatenates the gradients in one pass, where each
             // narrow would scatter its gradient into a zero tensor of the full width.
             var pieces = parts.split(d, -1);

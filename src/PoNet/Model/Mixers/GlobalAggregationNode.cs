@@ -17,15 +17,10 @@ public sealed class GlobalAggregationNode : autograd.SingleTensorFunction<Global
 {
     public override string Name => "PoNetGlobalAggregation";
 
-    // Handles that must outlive the callback that made them: the gradients returned to libtorch
-    // (copied when the callback returns) and the intermediates saved in forward (saved only after
-    // it returns). Released at the next call on this thread, or with the caller's dispose scope.
-    [ThreadStatic] static List<Tensor>? pending;
-
     /// <summary>g2 [B,1,D]; see <see cref="GlobalAggregation.FromX"/> for the arguments.</summary>
     public static Tensor Apply(Tensor x, Tensor wq, Tensor bq, Tensor wk, Tensor bk, Tensor? validRow, Tensor validCount, Tensor? scoreMask, int heads)
     {
-        ReleasePending();
+        NodeHandles.Release();
         if (!is_grad_enabled() || !new[] { x, wq, bq, wk, bk }.Any(t => t.requires_grad))
         {
             using var scope = NewDisposeScope();
@@ -43,7 +38,7 @@ public sealed class GlobalAggregationNode : autograd.SingleTensorFunction<Global
         var (mean, g, u, p, z, g2) = GlobalAggregation.Forward(x, wq, bq, wk, bk, validRow, validCount, scoreMask, heads);
         Tensor[] kept = [mean, g, u, p, z];
         foreach (var t in kept) t.DetachFromDisposeScope();
-        (pending ??= []).AddRange(kept);
+        NodeHandles.Keep(kept);
         ctx.save_for_backward([x, wq, wk, mean, g, u, p, z, validRow!, validCount]);
         ctx.save_data("heads", heads);
         return g2.MoveToOuterDisposeScope();
@@ -51,7 +46,7 @@ public sealed class GlobalAggregationNode : autograd.SingleTensorFunction<Global
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOut)
     {
-        ReleasePending();
+        NodeHandles.Release();
         var saved = ctx.get_saved_variables();
         var (x, wq, wk, mean, g, u, p, z) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6], saved[7]);
         Tensor? validRow = saved[8] is { IsInvalid: false } v ? v : null;
@@ -87,14 +82,7 @@ public sealed class GlobalAggregationNode : autograd.SingleTensorFunction<Global
         }
         foreach (var t in saved) t?.Dispose();
         gradOut.Dispose();
-        (pending ??= []).AddRange(grads);
+        NodeHandles.Keep(grads);
         return [.. grads, null!, null!, null!, null!];
-    }
-
-    static void ReleasePending()
-    {
-        if (pending is null) return;
-        foreach (var t in pending) t.Dispose();
-        pending.Clear();
     }
 }

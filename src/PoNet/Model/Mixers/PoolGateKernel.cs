@@ -27,9 +27,6 @@ public sealed class PoolGateKernel : autograd.SingleTensorFunction<PoolGateKerne
     /// <summary>Whether the mixer uses this node (on unless PONET_POOL_KERNEL=0); off, it runs the same function as libtorch ops.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("PONET_POOL_KERNEL") != "0";
 
-    // Handles that must outlive the callback that made them (see GlobalAggregationNode).
-    [ThreadStatic] static List<Tensor>? pending;
-
     /// <summary>Float32 CPU tensors only: the kernel reads and writes their memory directly.</summary>
     public static bool Supports(Tensor parts) =>
         Enabled && parts.dtype == ScalarType.Float32 && parts.device_type == DeviceType.CPU && parts.numel() <= MaxElements;
@@ -40,7 +37,7 @@ public sealed class PoolGateKernel : autograd.SingleTensorFunction<PoolGateKerne
     /// <summary>y [B,N,D] before the padded rows are zeroed. <paramref name="keep"/>: [B,N,1], 1 for real tokens, 0 for pads; null when none is padded.</summary>
     public static Tensor Apply(Tensor parts, Tensor g2, Tensor? keep, long segmentLength)
     {
-        ReleasePending();
+        NodeHandles.Release();
         if (!is_grad_enabled() || !(parts.requires_grad || g2.requires_grad))
             return Forward(parts, g2, keep, segmentLength);
         return apply(parts, g2, keep!, segmentLength);
@@ -57,7 +54,7 @@ public sealed class PoolGateKernel : autograd.SingleTensorFunction<PoolGateKerne
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOut)
     {
-        ReleasePending();
+        NodeHandles.Release();
         var saved = ctx.get_saved_variables();
         var (parts, g2) = (saved[0], saved[1]);
         Tensor? keep = saved[2] is { IsInvalid: false } k ? k : null;
@@ -65,15 +62,8 @@ public sealed class PoolGateKernel : autograd.SingleTensorFunction<PoolGateKerne
         var (gParts, gG2) = Backward(parts, g2, keep, segmentLength, gradOut);
         foreach (var t in saved) t?.Dispose();
         gradOut.Dispose();
-        (pending ??= []).AddRange([gParts, gG2]);
+        NodeHandles.Keep([gParts, gG2]);
         return [gParts, gG2, null!, null!];
-    }
-
-    static void ReleasePending()
-    {
-        if (pending is null) return;
-        foreach (var t in pending) t.Dispose();
-        pending.Clear();
     }
 
     readonly struct Shape(long b, long n, long d, long segLen)

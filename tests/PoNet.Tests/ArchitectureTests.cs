@@ -12,7 +12,7 @@ namespace PoNet.Tests;
 /// </summary>
 public class ArchitectureTests
 {
-    static string Temp() => Directory.CreateTempSubdirectory("ponet-arch-").FullName;
+    static string Temp() => TestTemp.Dir("ponet-arch-");
 
     internal static PoNetConfig Tiny(string arch, int layers = 2, double dropout = 0.1) => new PoNetConfig
     {

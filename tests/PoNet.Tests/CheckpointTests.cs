@@ -8,7 +8,7 @@ namespace PoNet.Tests;
 
 public class CheckpointTests
 {
-    static string Temp() => Directory.CreateTempSubdirectory("ponet-ckpt-").FullName;
+    static string Temp() => TestTemp.Dir("ponet-ckpt-");
 
     static Dictionary<string, Tensor> Batch => Golden.Read(Golden.Batch("cfgA", "b0"));
 

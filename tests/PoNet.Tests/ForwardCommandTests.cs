@@ -8,7 +8,7 @@ namespace PoNet.Tests;
 [Collection(nameof(ConsoleRedirection))]
 public class ForwardCommandTests
 {
-    static string Temp() => Directory.CreateTempSubdirectory("ponet-fwd-").FullName;
+    static string Temp() => TestTemp.Dir("ponet-fwd-");
 
     [Theory]
     [InlineData("cfgA", "b1", "pretraining")]

@@ -24,7 +24,7 @@ public class ParityTests
     /// <summary>A copy of a golden folder holding only one weights format, so that format is what loads.</summary>
     internal static string FolderWithOnly(string source, string format)
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-golden-").FullName;
+        var dir = TestTemp.Dir("ponet-golden-");
         File.Copy(Path.Combine(source, "config.json"), Path.Combine(dir, "config.json"));
         var weights = format == "bin" ? PoNetCheckpoint.PyTorchFile : PoNetCheckpoint.SafeTensorsFile;
         File.Copy(Path.Combine(source, weights), Path.Combine(dir, weights));

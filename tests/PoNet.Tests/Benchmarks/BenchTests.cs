@@ -58,7 +58,7 @@ public class BenchCommandTests
     [Fact]
     public void WritesJsonCsvAndPlotAndReportsCellsOverTheMemoryLimit()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-bench-").FullName;
+        var dir = TestTemp.Dir("ponet-bench-");
         var stdout = new StringWriter();
         var (previousOut, previousError) = (Console.Out, Console.Error);
         Console.SetOut(stdout);
@@ -104,7 +104,7 @@ public class BenchCommandTests
     [Fact]
     public void RoundsAreRecordedAndAFailedCellIsNotRetriedInLaterRounds()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-bench-").FullName;
+        var dir = TestTemp.Dir("ponet-bench-");
         var (code, _) = Bench("--mixers", "ponet,fnet", "--lengths", "32", "--dim", "8", "--heads", "2", "--ffn", "8",
             "--batch-size", "1", "--layers", "1", "--repeats", "1", "--rounds", "3", "--max-memory", "1", "--out", dir);
         Assert.Equal(0, code);
@@ -123,7 +123,7 @@ public class BenchCommandTests
     [InlineData("ponet,transformer", true)]
     public void TablesCompareToTheTransformerOnlyWhenItWasMeasured(string mixers, bool versusTransformer)
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-bench-").FullName;
+        var dir = TestTemp.Dir("ponet-bench-");
         var (code, output) = Bench("--mixers", mixers, "--lengths", "32", "--dim", "8", "--heads", "2", "--ffn", "8",
             "--batch-size", "1", "--layers", "1", "--repeats", "1", "--max-memory", "1", "--out", dir);
         Assert.Equal(0, code);

@@ -6,7 +6,7 @@ namespace PoNet.Tests.Hardening;
 /// <summary>Hand-made files for the bad-input tests: raw bytes, so a test can write what no writer would.</summary>
 static class Bytes
 {
-    public static string TempDir() => Directory.CreateTempSubdirectory("ponet-hard-").FullName;
+    public static string TempDir() => TestTemp.Dir("ponet-hard-");
 
     /// <summary>A safetensors file from a raw header (UTF-8 unless <paramref name="rawHeader"/>) and data bytes.</summary>
     public static string SafeTensors(string dir, string header, byte[]? data = null, byte[]? rawHeader = null, string name = "t.safetensors")

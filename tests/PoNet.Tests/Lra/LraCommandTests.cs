@@ -15,7 +15,7 @@ public class LraCommandTests
     [Fact]
     public void SyntheticRunWritesResultsCurvesAndPlot()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-lra-cli-").FullName;
+        var dir = TestTemp.Dir("ponet-lra-cli-");
         string[] run = ["synthetic", .. Tiny, "--eval-every", "6", "--ablate", "ga,lmp", "--fusion", "add", "--out", dir];
         Assert.Equal(0, Ponet(run));
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!;
@@ -50,7 +50,7 @@ public class LraCommandTests
     [InlineData("synthetic --resume")]
     public void UsageAndDataErrorsExitWith2AndWriteNoResults(string args)
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-lra-cli-").FullName;
+        var dir = TestTemp.Dir("ponet-lra-cli-");
         Assert.Equal(2, Ponet([.. args.Split(' '), .. Tiny.Where((_, i) => i < 2), "--steps", "2", "--out", dir]));
         Assert.False(File.Exists(Path.Combine(dir, LraTrainer.ResultsFile)));
     }

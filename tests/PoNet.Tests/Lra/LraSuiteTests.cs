@@ -42,9 +42,9 @@ public class LraSuiteTests
     [Fact]
     public void TheSuiteRunsEveryCellOnceSkipsFinishedOnesAndResumesInterruptedOnes()
     {
-        var data = Directory.CreateTempSubdirectory("ponet-suite-data-").FullName;
+        var data = TestTemp.Dir("ponet-suite-data-");
         Assert.Equal(0, Program.Main(["data", "listops", "--out", data, "--train", "64", "--dev", "16", "--test", "16"]));
-        var dir = Directory.CreateTempSubdirectory("ponet-suite-").FullName;
+        var dir = TestTemp.Dir("ponet-suite-");
         string[] args = ["lra", "suite", "--tasks", "listops", "--mixers", "ponet,fnet", "--steps", "2", "--data", $"listops={data}", "--out", dir];
         Assert.Equal(0, Program.Main(args));
         var table = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, LraSuite.TableJson)))!;
@@ -72,11 +72,11 @@ public class LraSuiteTests
     [Fact]
     public void TableOnlyReportsCopiedResultsAndTrainsNothing()
     {
-        var data = Directory.CreateTempSubdirectory("ponet-suite-data-").FullName;
+        var data = TestTemp.Dir("ponet-suite-data-");
         Assert.Equal(0, Program.Main(["data", "listops", "--out", data, "--train", "64", "--dev", "16", "--test", "16"]));
-        var dir = Directory.CreateTempSubdirectory("ponet-suite-").FullName;
+        var dir = TestTemp.Dir("ponet-suite-");
         Assert.Equal(0, Program.Main(["lra", "suite", "--tasks", "listops", "--mixers", "fnet", "--steps", "2", "--data", $"listops={data}", "--out", dir]));
-        var copy = Directory.CreateTempSubdirectory("ponet-suite-copy-").FullName;
+        var copy = TestTemp.Dir("ponet-suite-copy-");
         var cell = Path.Combine(copy, "listops-fnet");
         Directory.CreateDirectory(cell);
         File.Copy(Path.Combine(LraSuite.CellFolder(dir, "listops", MixerKind.FNet), LraTrainer.ResultsFile), Path.Combine(cell, LraTrainer.ResultsFile));

@@ -9,7 +9,7 @@ public class LraTaskDataTests
     [Fact]
     public void ListOpsFromAFolderLogsTruncationAndKeepsEveryExample()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-listops-").FullName;
+        var dir = TestTemp.Dir("ponet-listops-");
         ListOpsTsv.Write(dir, ListOpsGenerator.Generate(40, 10, 10, seed: 3));
         var config = LraTaskDefaults.For("listops").Quick() with { MaxLength = 600 };
         var log = new List<string>();
@@ -22,7 +22,7 @@ public class LraTaskDataTests
     [Fact]
     public void LabelsOutsideTheClassCountAreAnError()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-listops-").FullName;
+        var dir = TestTemp.Dir("ponet-listops-");
         ListOpsTsv.Write(dir, ListOpsGenerator.Generate(40, 10, 10, seed: 3));
         var config = LraTaskDefaults.For("listops").Quick() with { Classes = 2 };
         var e = Assert.Throws<PoNetInputException>(() => LraTaskData.Load(config, dir, dir, _ => { }));
@@ -32,7 +32,7 @@ public class LraTaskDataTests
     [Fact]
     public void PixelTokensAreShiftedSoThatZeroStaysPadding()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-pathfinder-").FullName;
+        var dir = TestTemp.Dir("ponet-pathfinder-");
         new PathfinderGenerator().Generate(20, seed: 5).Save(dir);
         var config = LraTaskDefaults.For("pathfinder").Quick();
         var splits = LraTaskData.Load(config, dir, dir, _ => { });

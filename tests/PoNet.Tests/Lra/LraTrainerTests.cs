@@ -13,7 +13,7 @@ namespace PoNet.Tests.Lra;
 
 public class LraTrainerTests
 {
-    static string TempDir() => Directory.CreateTempSubdirectory("ponet-lra-").FullName;
+    static string TempDir() => TestTemp.Dir("ponet-lra-");
 
     /// <summary>A few seconds' worth: 1-2 layers, D 16, N 24, small synthetic splits.</summary>
     static LraConfig TinyRun(MixerKind mixer = MixerKind.PoNet, bool pair = false) => new()

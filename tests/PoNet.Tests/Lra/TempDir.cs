@@ -3,7 +3,7 @@ namespace PoNet.Tests.Lra;
 /// <summary>A fresh folder under the system temp folder, deleted on dispose.</summary>
 internal sealed class TempDir : IDisposable
 {
-    public string Path { get; } = Directory.CreateTempSubdirectory("ponet-test-").FullName;
+    public string Path { get; } = TestTemp.Dir("ponet-test-");
 
     public string Write(string relativePath, string content) =>
         Write(relativePath, System.Text.Encoding.UTF8.GetBytes(content));

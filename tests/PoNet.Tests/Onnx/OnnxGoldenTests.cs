@@ -22,7 +22,7 @@ public class OnnxGoldenTests
         {
             var key = cfg + "/" + head + "/" + scan;
             if (Exports.TryGetValue(key, out var path)) return path;
-            var dir = Directory.CreateTempSubdirectory("ponet-onnx-").FullName;
+            var dir = TestTemp.Dir("ponet-onnx-");
             var source = head == "seqcls" ? Path.Combine(Golden.Dir(cfg), "seqcls") : Golden.Dir(cfg);
             path = Path.Combine(dir, "model.onnx");
             PoNetOnnxExporter.Export(source, path, new OnnxExportOptions { Head = PoNetOnnxExporter.ParseHead(head), SegmentScan = scan });

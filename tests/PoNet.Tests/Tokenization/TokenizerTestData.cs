@@ -26,7 +26,7 @@ internal static class TokenizerTestData
     /// <summary>A scratch folder removed on dispose.</summary>
     public sealed class TempFolder : IDisposable
     {
-        public string Path { get; } = Directory.CreateTempSubdirectory("ponet-tok-").FullName;
+        public string Path { get; } = TestTemp.Dir("ponet-tok-");
 
         public string File(string name, string contents)
         {

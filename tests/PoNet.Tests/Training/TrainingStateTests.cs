@@ -16,7 +16,7 @@ public class TrainingStateTests
     /// <summary>A run stopped after step 2, and the path of its state.json.</summary>
     static (string Dir, string State) StoppedRun()
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-state-").FullName;
+        var dir = TestTemp.Dir("ponet-state-");
         var config = LraPresets.Resolve("synthetic", "quick", MixerKind.PoNet, new LraOverrides
         {
             Steps = 4, EvalEvery = 2, MaxLength = 16, Dim = 8, Ffn = 16, Layers = 1, BatchSize = 4, Segments = 4,
@@ -99,7 +99,7 @@ public class TrainingStateTests
     [InlineData("lra", "--steps", "10")]
     public void ResumeRefusesSettingsInsteadOfIgnoringThem(string command, string option, string value)
     {
-        var dir = Directory.CreateTempSubdirectory("ponet-state-").FullName;
+        var dir = TestTemp.Dir("ponet-state-");
         string[] args = command == "lra" ? ["lra", "synthetic", "--out", dir, "--resume", option, value] : [command, "--out", dir, "--resume", option, value];
         var error = new StringWriter();
         var saved = Console.Error;
@@ -135,7 +135,7 @@ public class AtomicDirectoryTests
     [Fact]
     public void ReplacesAFolderWholeAndRemovesTemporariesOfKilledWrites()
     {
-        var parent = Directory.CreateTempSubdirectory("ponet-atomic-").FullName;
+        var parent = TestTemp.Dir("ponet-atomic-");
         var target = Path.Combine(parent, "model");
         PoNet.IO.AtomicDirectory.Write(target, dir => File.WriteAllText(Path.Combine(dir, "a.txt"), "old"));
         Directory.CreateDirectory(Path.Combine(parent, ".model.999999.dead.tmp")); // what a killed write leaves

@@ -6,42 +6,7 @@ namespace PoNet.Tests.Transfer;
 /// <summary>Scratch folders and synthetic corpora whose sentences say where they come from.</summary>
 internal static class TransferTestData
 {
-    /// <summary>
-    /// Scratch folders live under one folder per test process; the test host is not always let run its
-    /// exit handlers, so the folders of processes that are gone are removed here instead (model
-    /// folders are megabytes each).
-    /// </summary>
-    static readonly Lazy<string> Root = new(() =>
-    {
-        var parent = Path.Combine(Path.GetTempPath(), "ponet-transfer-tests");
-        Directory.CreateDirectory(parent);
-        foreach (var dir in Directory.EnumerateDirectories(parent))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out int pid) && !Running(pid))
-                try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-        return Directory.CreateDirectory(Path.Combine(parent, Environment.ProcessId.ToString())).FullName;
-    });
-
-    static bool Running(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    public static string Temp(string prefix = "ponet-transfer-")
-    {
-        var dir = Path.Combine(Root.Value, prefix + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string Temp(string prefix = "ponet-transfer-") => TestTemp.Dir(prefix);
 
     /// <summary>
     /// Documents of sentences "Doc d sentence k." (5 tokens each with the BERT vocabulary), documents

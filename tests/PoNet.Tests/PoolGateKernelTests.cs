@@ -78,6 +78,31 @@ public class PoolGateKernelTests
         Golden.AssertClose(gOps[1], gKernel[1], 1e-5, 1e-6, "dg2");
     }
 
+    /// <summary>
+    /// The node does not keep P: it keeps O, the gate and the maxima's positions. Overwriting P
+    /// after the forward (which libtorch would refuse at backward if P were saved) must leave the
+    /// gradients those of the original P.
+    /// </summary>
+    [Fact]
+    public void BackwardDoesNotReadPAfterTheForward()
+    {
+        manual_seed(34);
+        using var p0 = randint(-2, 3, [2, 9, 3 * 11]).to_type(ScalarType.Float32);
+        using var g0 = randint(-2, 3, [2, 1, 11]).to_type(ScalarType.Float32);
+        using var keep = stack([arange(9).lt(7), ones(9, dtype: ScalarType.Bool)]).unsqueeze(-1).to_type(ScalarType.Float32);
+        using var weights = randint(-3, 4, [2, 9, 11]).to_type(ScalarType.Float32);
+        using var pk = p0.clone().requires_grad_(true);
+        using var gk = g0.clone().requires_grad_(true);
+        using var po = p0.clone().requires_grad_(true);
+        using var go = g0.clone().requires_grad_(true);
+        using var yKernel = PoolGateKernel.Apply(pk, gk, keep, 2);
+        using (no_grad()) pk.mul_(-3).add_(1);
+        var gKernel = autograd.grad([(yKernel * weights).sum()], [pk, gk]);
+        var gOps = autograd.grad([(Ops(po, go, keep, 2) * weights).sum()], [po, go]);
+        Golden.AssertClose(gOps[0], gKernel[0], 0, 0, "dP");
+        Golden.AssertClose(gOps[1], gKernel[1], 0, 0, "dg2");
+    }
+
     [Fact]
     public void NaNPropagatesThroughBothMaximaAsInLibtorch()
     {

@@ -1,0 +1,44 @@
+// The matrix products of one LRA layer at batch 32 × N 4096, D 64, FFN 128, timed one shape at a
+// time as plain matmuls, in a process set up as ponet sets up its own (huge pages, freed memory
+// kept): PoNet's D→3D product and output projection against the FFN's, forward and backward.
+// Median of 7 after a warm-up, three passes over all shapes, the last one printed.
+using System.Diagnostics;
+using PoNet.Runtime;
+using static TorchSharp.torch;
+
+Environment.SetEnvironmentVariable("THP_MEM_ALLOC_ENABLE", "1");
+NativeMemory.KeepFreedMemory();
+NativeRuntime.EnsureLoaded();
+set_num_threads(args.Length > 0 ? int.Parse(args[0]) : 1);
+long m = 32 * 4096;
+// C[rows, n] = A[rows, k] · B[k, n]; transposed: A is stored [k, rows] (the weight gradients).
+(string Name, long Rows, long K, long N, bool Transposed)[] shapes =
+[
+    ("PoNet fwd  D->3D [M,64]x[64,192]", m, 64, 192, false),
+    ("PoNet fwd  out   [M,64]x[64,64]", m, 64, 64, false),
+    ("PoNet bwd  dX D->3D [M,192]x[192,64]", m, 192, 64, false),
+    ("PoNet bwd  dW D->3D [192,M]x[M,64]", 192, m, 64, true),
+    ("PoNet bwd  dW out [64,M]x[M,64]", 64, m, 64, true),
+    ("FFN   fwd  in  [M,64]x[64,128]", m, 64, 128, false),
+    ("FFN   fwd  out [M,128]x[128,64]", m, 128, 64, false),
+    ("FFN   bwd  dW in [128,M]x[M,64]", 128, m, 64, true),
+];
+Console.WriteLine($"{get_num_threads()} thread(s)");
+for (int pass = 0; pass < 3; pass++)
+    foreach (var s in shapes)
+    {
+        using var scope = NewDisposeScope();
+        var a = s.Transposed ? randn(s.K, s.Rows).t() : randn(s.Rows, s.K);
+        var b = randn(s.K, s.N);
+        matmul(a, b).Dispose();
+        var times = new List<double>();
+        for (int i = 0; i < 7; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            matmul(a, b).Dispose();
+            times.Add(watch.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double t = times[3];
+        if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {2.0 * s.Rows * s.K * s.N / t / 1e9,7:F1} GFLOP/s");
+    }

@@ -6,9 +6,8 @@ using System.Diagnostics;
 using PoNet.Runtime;
 using static TorchSharp.torch;
 
-Environment.SetEnvironmentVariable("THP_MEM_ALLOC_ENABLE", "1");
+NativeRuntime.EnsureLoaded();   // huge pages for libtorch, as ponet does
 NativeMemory.KeepFreedMemory();
-NativeRuntime.EnsureLoaded();
 set_num_threads(args.Length > 0 ? int.Parse(args[0]) : 1);
 long m = 32 * 4096;
 // C[rows, n] = A[rows, k] · B[k, n]; transposed: A is stored [k, rows] (the weight gradients).

@@ -1,6 +1,7 @@
 // The matrix products of one LRA layer at batch 32 × N 4096, D 64, FFN 128, timed one shape at a
 // time as plain matmuls, in a process set up as ponet sets up its own (huge pages, freed memory
-// kept): PoNet's D→3D product and output projection against the FFN's, forward and backward.
+// kept): PoNet's D→3D product and output projection against the FFN's, forward and backward, and
+// GA's small batched products over X.
 // Median of 7 after a warm-up, three passes over all shapes, the last one printed.
 using System.Diagnostics;
 using PoNet.Runtime;
@@ -39,5 +40,32 @@ for (int pass = 0; pass < 3; pass++)
         }
         times.Sort();
         double t = times[3];
-        if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {2.0 * s.Rows * s.K * s.N / t / 1e9,7:F1} GFLOP/s");
+            if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {2.0 * s.Rows * s.K * s.N / t / 1e9,7:F1} GFLOP/s");
+    }
+// GA's batched products over X (GlobalAggregation.Fast and its node's backward), H = 2 heads.
+(string Name, Func<Tensor> A, Func<Tensor> B)[] batched =
+[
+    ("GA fwd  scores [B,N,64]x[B,64,2]", () => randn(32, 4096, 64), () => randn(32, 2, 64).transpose(1, 2)),
+    ("GA fwd  z  [B,2,N]x[B,N,64]", () => randn(32, 4096, 2).transpose(1, 2), () => randn(32, 4096, 64)),
+    ("GA fwd  mean [B,1,N]x[B,N,64]", () => randn(32, 1, 4096), () => randn(32, 4096, 64)),
+    ("GA bwd  dX [B,N,5]x[B,5,64]", () => randn(32, 4096, 5), () => randn(32, 5, 64)),
+];
+for (int pass = 0; pass < 3; pass++)
+    foreach (var s in batched)
+    {
+        using var scope = NewDisposeScope();
+        var a = s.A();
+        var b = s.B();
+        matmul(a, b).Dispose();
+        var times = new List<double>();
+        for (int i = 0; i < 7; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            matmul(a, b).Dispose();
+            times.Add(watch.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double t = times[3];
+        double flops = 2.0 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
+        if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {flops / t / 1e9,7:F1} GFLOP/s");
     }

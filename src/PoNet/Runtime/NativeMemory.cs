@@ -14,9 +14,12 @@ public static partial class NativeMemory
     /// glibc hands every freed block of 32 MiB and more back to the OS, so each training step
     /// re-faults and zeroes its large activations (ENGINEERING.md: 4× slower steps at N = 4096 on
     /// the reference code). This keeps freed memory in the process: all sizes up to 2 GiB come from
-    /// the heap and the heap is never trimmed. The resident size then stays at its peak. Linux/glibc
-    /// only; elsewhere, or when the PONET_KEEP_FREED_MEMORY environment variable is 0, it does nothing.
-    /// Returns whether both settings took effect.
+    /// the heap and the heap is never trimmed. The resident size then stays at its peak. The heap
+    /// still fragments under a training step's large allocations and grows by tens of MB per step,
+    /// so tensors of 1 MiB and more also get their own cache (<see cref="TensorBlockCache"/>),
+    /// which reuses the same blocks every step. Linux/glibc only; elsewhere, or when the
+    /// PONET_KEEP_FREED_MEMORY environment variable is 0, it does nothing. Returns whether the
+    /// glibc settings took effect.
     /// </summary>
     public static bool KeepFreedMemory()
     {
@@ -24,7 +27,9 @@ public static partial class NativeMemory
             return false;
         try
         {
-            return Mallopt(M_MMAP_THRESHOLD, int.MaxValue) == 1 & Mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1;
+            bool glibc = Mallopt(M_MMAP_THRESHOLD, int.MaxValue) == 1 & Mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1;
+            TensorBlockCache.Enable();
+            return glibc;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -37,12 +42,14 @@ public static partial class NativeMemory
     /// 256 KiB and more is its own mapping, returned to the OS when freed. glibc's default is not
     /// that: its mmap threshold grows with each freed mapping up to 32 MiB, after which blocks below
     /// that size come from the heap and stay resident when freed, so the peak would include whatever
-    /// fragments the heap kept. Setting the threshold fixes it (and turns the growth off). Returns
+    /// fragments the heap kept. Setting the threshold fixes it (and turns the growth off); the
+    /// tensor cache, if on, is turned off and its free blocks released. Returns
     /// whether both settings took effect.
     /// </summary>
     public static bool ReturnFreedMemory()
     {
         if (!OperatingSystem.IsLinux()) return false;
+        TensorBlockCache.Disable();
         try
         {
             return Mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1 & Mallopt(M_TRIM_THRESHOLD, 256 * 1024) == 1;

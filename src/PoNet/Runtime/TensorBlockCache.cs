@@ -281,6 +281,14 @@ public static unsafe class TensorBlockCache
         }
     }
 
+    /// <summary>The blocks held, by size: how many, and how many of them are free now.</summary>
+    public static IReadOnlyList<(long Bytes, int Count, int Free)> Blocks()
+    {
+        lock (gate)
+            return [.. blocks.GroupBy(kv => kv.Value).OrderBy(g => g.Key)
+                .Select(g => (g.Key, g.Count(), free.TryGetValue(g.Key, out var stack) ? stack.Count : 0))];
+    }
+
     /// <summary>Whether <paramref name="tensor"/>'s data lies in a block of this cache.</summary>
     public static bool Owns(TorchSharp.torch.Tensor tensor)
     {

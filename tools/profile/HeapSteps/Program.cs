@@ -47,6 +47,8 @@ for (int i = 0; i < steps; i++)
     Console.WriteLine($"step {i,3} wall {wall:F3} cpu {(proc.TotalProcessorTime - cpu).TotalSeconds:F3} faults {MinorFaults() - flt0,7} heap {mi.arena / 1048576.0,7:F0} MB inuse {mi.uordblks / 1048576.0,7:F0} free {mi.fordblks / 1048576.0,7:F0} mmapped {mi.hblkhd / 1048576.0,6:F0} rss {NativeMemory.ResidentMegabytes():F0} cache {TensorBlockCache.ReservedBytes / 1048576.0:F0} MB {TensorBlockCache.Counts} {TensorBlockCache.Refusal}");
 }
 
+Console.WriteLine($"cache: {TensorBlockCache.ReservedBytes >> 20} MiB held, at most {TensorBlockCache.InUseBytes.Peak >> 20} MiB in use at once; blocks (MiB × count, free now): " + string.Join(", ", TensorBlockCache.Blocks().Select(b => $"{b.Bytes >> 20}×{b.Count} ({b.Free})")));
+
 static long MinorFaults()
 {
     var f = File.ReadAllText("/proc/self/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);

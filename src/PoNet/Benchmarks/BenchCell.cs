@@ -200,6 +200,9 @@ public static class BenchCell
     /// <summary>Median seconds of <paramref name="action"/>; <paramref name="peak"/> gets its peak memory above <paramref name="baseline"/>.</summary>
     static double Median(BenchSpec spec, Action action, ref double peak, double baseline)
     {
+        // The tensor cache's free blocks from the previous measurement go back to the system, so
+        // that each measurement's peak is its own (its warm-up fills the cache again).
+        TensorBlockCache.Trim();
         for (int i = 0; i < spec.Warmup; i++) action();
         NativeMemory.ResetPeak();
         var times = new List<double>();
@@ -217,6 +220,7 @@ public static class BenchCell
     /// <summary>Median seconds of <paramref name="a"/> and of <paramref name="b"/>, run in turns after warm-up.</summary>
     static (double A, double B) Alternating(BenchSpec spec, Action a, Action b)
     {
+        TensorBlockCache.Trim();
         for (int i = 0; i < spec.Warmup; i++) { a(); b(); }
         var (timesA, timesB) = (new List<double>(), new List<double>());
         for (int i = 0; i < spec.Repeats; i++)

@@ -37,7 +37,7 @@ public static unsafe class TensorBlockCache
     const long ClassBytes = 2L << 20;
     const int Slots = 6, AllocateSlot = 2, IsSimpleSlot = 3, RawDeleterSlot = 4;
     const nuint PageAlignment = 2u << 20;
-    const int MADV_HUGEPAGE = 14;
+    const int MADV_HUGEPAGE = 14, PROT_READ_WRITE = 3, MAP_PRIVATE_ANONYMOUS = 0x22;
 
     static readonly object gate = new();
     static bool installed, caching;
@@ -52,8 +52,8 @@ public static unsafe class TensorBlockCache
     static long reservedBytes, freeBytes, inUseBytes, peakInUseBytes, peakReservedBytes, hits, misses, released;
     static bool hugePages;
 
-    [DllImport("libc", EntryPoint = "posix_memalign")] static extern int PosixMemalign(void** result, nuint alignment, nuint size);
-    [DllImport("libc", EntryPoint = "free")] static extern void Free(void* p);
+    [DllImport("libc", EntryPoint = "mmap")] static extern void* Mmap(void* address, nuint length, int protection, int flags, int fd, nint offset);
+    [DllImport("libc", EntryPoint = "munmap")] static extern int Munmap(void* address, nuint length);
     [DllImport("libc", EntryPoint = "getenv")] static extern nint GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
     [DllImport("libc", EntryPoint = "madvise")] static extern int Madvise(void* p, nuint length, int advice);
 
@@ -225,7 +225,7 @@ public static unsafe class TensorBlockCache
                     blocks.Remove((nint)data);
                     reservedBytes -= size;
                     released++;
-                    Free(data);
+                    Munmap(data, (nuint)size);
                 }
                 return;
             }
@@ -249,13 +249,12 @@ public static unsafe class TensorBlockCache
             hits++;
             return (void*)block;
         }
-        void* data = null;
-        if (PosixMemalign(&data, PageAlignment, (nuint)size) != 0)
+        void* data = MapAligned(size);
+        if (data == null)
         {
             ReleaseFree(0);
-            if (PosixMemalign(&data, PageAlignment, (nuint)size) != 0) return null;  // libtorch's allocator reports it
+            if ((data = MapAligned(size)) == null) return null;  // libtorch's allocator reports it
         }
-        if (hugePages) Madvise(data, (nuint)size, MADV_HUGEPAGE);
         blocks[(nint)data] = size;
         reservedBytes += size;
         inUseBytes += size;
@@ -263,6 +262,24 @@ public static unsafe class TensorBlockCache
         peakReservedBytes = Math.Max(peakReservedBytes, reservedBytes);
         misses++;
         return data;
+    }
+
+    /// <summary>
+    /// <paramref name="size"/> bytes of fresh memory at a 2 MiB boundary, as its own mapping (so that
+    /// giving it back returns it to the system at once, outside glibc's heap), with transparent huge
+    /// pages requested as libtorch requests them; null when the system refuses.
+    /// </summary>
+    static void* MapAligned(long size)
+    {
+        nuint length = (nuint)size + PageAlignment;
+        var p = (byte*)Mmap(null, length, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
+        if (p == (byte*)-1 || p == null) return null;
+        var aligned = (byte*)(((nuint)p + PageAlignment - 1) & ~(PageAlignment - 1));
+        nuint head = (nuint)(aligned - p), tail = length - head - (nuint)size;
+        if (head > 0) Munmap(p, head);
+        if (tail > 0) Munmap(aligned + size, tail);
+        if (hugePages) Madvise(aligned, (nuint)size, MADV_HUGEPAGE);
+        return aligned;
     }
 
     /// <summary>Gives free blocks back, largest first, until at most <paramref name="keepBytes"/> are free. Under the lock.</summary>
@@ -277,7 +294,7 @@ public static unsafe class TensorBlockCache
             freeBytes -= size;
             reservedBytes -= size;
             released++;
-            Free((void*)block);
+            Munmap((void*)block, (nuint)size);
         }
     }
 

@@ -24,23 +24,26 @@ long m = 32 * 4096;
     ("FFN   bwd  dW in [128,M]x[M,64]", 128, m, 64, true),
 ];
 Console.WriteLine($"{get_num_threads()} thread(s)");
+// Median of 7 timed products after one untimed; printed on the third pass only.
+void Time(int pass, string name, Tensor a, Tensor b, double flops)
+{
+    matmul(a, b).Dispose();
+    var times = new List<double>();
+    for (int i = 0; i < 7; i++)
+    {
+        var watch = Stopwatch.StartNew();
+        matmul(a, b).Dispose();
+        times.Add(watch.Elapsed.TotalSeconds);
+    }
+    times.Sort();
+    double t = times[3];
+    if (pass == 2) Console.WriteLine($"{name,-38} {t * 1000,7:F1} ms {flops / t / 1e9,7:F1} GFLOP/s");
+}
 for (int pass = 0; pass < 3; pass++)
     foreach (var s in shapes)
     {
         using var scope = NewDisposeScope();
-        var a = s.Transposed ? randn(s.K, s.Rows).t() : randn(s.Rows, s.K);
-        var b = randn(s.K, s.N);
-        matmul(a, b).Dispose();
-        var times = new List<double>();
-        for (int i = 0; i < 7; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            matmul(a, b).Dispose();
-            times.Add(watch.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        double t = times[3];
-            if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {2.0 * s.Rows * s.K * s.N / t / 1e9,7:F1} GFLOP/s");
+        Time(pass, s.Name, s.Transposed ? randn(s.K, s.Rows).t() : randn(s.Rows, s.K), randn(s.K, s.N), 2.0 * s.Rows * s.K * s.N);
     }
 // GA's batched products over X (GlobalAggregation.Fast and its node's backward), H = 2 heads.
 (string Name, Func<Tensor> A, Func<Tensor> B)[] batched =
@@ -54,18 +57,6 @@ for (int pass = 0; pass < 3; pass++)
     foreach (var s in batched)
     {
         using var scope = NewDisposeScope();
-        var a = s.A();
-        var b = s.B();
-        matmul(a, b).Dispose();
-        var times = new List<double>();
-        for (int i = 0; i < 7; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            matmul(a, b).Dispose();
-            times.Add(watch.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        double t = times[3];
-        double flops = 2.0 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2];
-        if (pass == 2) Console.WriteLine($"{s.Name,-38} {t * 1000,7:F1} ms {flops / t / 1e9,7:F1} GFLOP/s");
+        var (a, b) = (s.A(), s.B());
+        Time(pass, s.Name, a, b, 2.0 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]);
     }
